@@ -1,0 +1,1 @@
+//! hostwerk-backup: the deduplicating, encrypted, incremental backup engine.
