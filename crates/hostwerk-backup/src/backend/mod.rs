@@ -1,0 +1,61 @@
+//! Storage backends: where the repository's files live (a local directory now; a repository server or S3 later).
+
+pub mod local;
+
+use crate::error::Result;
+
+/// The kinds of files in a repository; each backend maps them to its own layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileType {
+    /// The single `config` file.
+    Config,
+    /// Key files (`keys/`).
+    Key,
+    /// Pack files (`data/xx/`).
+    Pack,
+    /// Index files (`index/`).
+    Index,
+    /// Snapshot files (`snapshots/`).
+    Snapshot,
+    /// Lock files (`locks/`).
+    Lock,
+}
+
+impl FileType {
+    /// The name used in messages.
+    pub fn kind(self) -> &'static str {
+        match self {
+            FileType::Config => "config",
+            FileType::Key => "key",
+            FileType::Pack => "pack",
+            FileType::Index => "index",
+            FileType::Snapshot => "snapshot",
+            FileType::Lock => "lock",
+        }
+    }
+}
+
+/// A place to store repository files. Files are written once and never modified
+/// (only created and deleted); `put` must be atomic: a reader sees the whole file or none.
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// Human-readable location for messages.
+    fn location(&self) -> String;
+    /// Whether the repository's config file exists.
+    fn exists(&self) -> Result<bool>;
+    /// Prepares an empty repository layout.
+    fn create(&self) -> Result<()>;
+    /// Stores a whole file atomically.
+    fn put(&self, t: FileType, name: &str, data: &[u8]) -> Result<()>;
+    /// Reads a whole file. A missing file is [`crate::Error::NotFound`].
+    fn get(&self, t: FileType, name: &str) -> Result<Vec<u8>>;
+    /// Reads `len` bytes at `offset`; a short file is [`crate::Error::Corrupt`].
+    fn get_range(&self, t: FileType, name: &str, offset: u64, len: usize) -> Result<Vec<u8>>;
+    /// Lists names and sizes of all files of a type.
+    fn list(&self, t: FileType) -> Result<Vec<(String, u64)>>;
+    /// Deletes a file; deleting a missing file is not an error.
+    fn delete(&self, t: FileType, name: &str) -> Result<()>;
+    /// Removes leftovers of interrupted writes (only called under the exclusive lock).
+    fn cleanup_partial(&self) -> Result<usize> {
+        Ok(0)
+    }
+}

@@ -1,0 +1,106 @@
+//! Blobs: chunks of file content and serialized trees, the unit of deduplication.
+
+use crate::crypto::MasterKey;
+use crate::error::{Error, Result};
+use crate::id::Id;
+
+/// What a blob holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobType {
+    /// A chunk of file content.
+    Data,
+    /// A serialized directory tree.
+    Tree,
+}
+
+impl BlobType {
+    /// Encoding in pack directories and index files.
+    pub fn to_byte(self) -> u8 {
+        match self {
+            BlobType::Data => 0,
+            BlobType::Tree => 1,
+        }
+    }
+
+    /// Decoding; `None` for unknown values.
+    pub fn from_byte(b: u8) -> Option<BlobType> {
+        match b {
+            0 => Some(BlobType::Data),
+            1 => Some(BlobType::Tree),
+            _ => None,
+        }
+    }
+}
+
+/// zstd level for blobs.
+pub const ZSTD_LEVEL: i32 = 3;
+
+fn aad(kind: BlobType, id: &Id) -> [u8; 56] {
+    let mut a = [0u8; 56];
+    a[..23].copy_from_slice(b"hostwerk-backup/v1/blob");
+    a[23] = kind.to_byte();
+    a[24..].copy_from_slice(&id.0);
+    a
+}
+
+/// A blob ready to be appended to a pack.
+#[derive(Debug)]
+pub struct SealedBlob {
+    /// Its type.
+    pub kind: BlobType,
+    /// Its id (keyed hash of the plaintext).
+    pub id: Id,
+    /// Plaintext length.
+    pub raw_length: u32,
+    /// Whether the stored bytes are zstd-compressed.
+    pub compressed: bool,
+    /// nonce ‖ ciphertext ‖ tag.
+    pub data: Vec<u8>,
+}
+
+/// Compresses (if that shrinks it) and encrypts a blob whose id is already known.
+pub fn seal_blob(key: &MasterKey, kind: BlobType, id: Id, plain: &[u8]) -> SealedBlob {
+    let compressed = zstd::bulk::compress(plain, ZSTD_LEVEL)
+        .ok()
+        .filter(|c| c.len() < plain.len());
+    let (payload, is_compressed) = match &compressed {
+        Some(c) => (c.as_slice(), true),
+        None => (plain, false),
+    };
+    SealedBlob {
+        kind,
+        id,
+        raw_length: plain.len() as u32,
+        compressed: is_compressed,
+        data: key.encrypt(payload, &aad(kind, &id)),
+    }
+}
+
+/// Decrypts, decompresses and verifies a stored blob against its id.
+pub fn open_blob(
+    key: &MasterKey,
+    kind: BlobType,
+    id: &Id,
+    compressed: bool,
+    raw_length: u32,
+    data: &[u8],
+) -> Result<Vec<u8>> {
+    let payload = key
+        .decrypt(data, &aad(kind, id))
+        .ok_or_else(|| Error::corrupt("blob", id.to_hex(), "authentication failed"))?;
+    let plain = if compressed {
+        zstd::bulk::decompress(&payload, raw_length as usize)
+            .map_err(|e| Error::corrupt("blob", id.to_hex(), format!("zstd: {e}")))?
+    } else {
+        payload
+    };
+    if plain.len() != raw_length as usize || key.blob_id(&plain) != *id {
+        return Err(Error::corrupt(
+            "blob",
+            id.to_hex(),
+            "content does not match its id",
+        ));
+    }
+    Ok(plain)
+}

@@ -1,0 +1,363 @@
+//! Restore: recreate a snapshot (or parts of it) in a target folder; pack-wise parallel content writes.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crossbeam_channel::bounded;
+use serde::Serialize;
+
+use crate::backend::FileType;
+use crate::blob::open_blob;
+use crate::browse::path_names;
+use crate::error::{Error, Result};
+use crate::id::Id;
+use crate::index::BlobLocation;
+use crate::lock::Lock;
+use crate::progress::Progress;
+use crate::repo::Repository;
+use crate::snapshot::SourceError;
+use crate::tree::{Node, NodeKind, Tree};
+
+/// What to restore where.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreOptions {
+    /// Folder to restore into (created if missing).
+    pub target: PathBuf,
+    /// Snapshot paths to restore (all when empty).
+    pub includes: Vec<PathBuf>,
+    /// Worker threads (default: available parallelism).
+    pub threads: Option<usize>,
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RestoreSummary {
+    /// Files written.
+    pub files: u64,
+    /// Folders created.
+    pub dirs: u64,
+    /// Symlinks created.
+    pub symlinks: u64,
+    /// Hard links created.
+    pub hardlinks: u64,
+    /// Content bytes written.
+    pub bytes: u64,
+    /// Things that could not be restored exactly (e.g. device nodes, ownership).
+    pub warnings: Vec<SourceError>,
+    /// Wall time in seconds.
+    pub duration_secs: f64,
+}
+
+struct Plan {
+    files: Vec<(PathBuf, Node)>,
+    links: Vec<(PathBuf, Node)>,
+    dirs: Vec<(PathBuf, Node)>,
+    blobs: HashMap<Id, Vec<(usize, u64)>>,
+    hardlinks: HashMap<(u64, u64), PathBuf>,
+    includes: Vec<Vec<OsString>>,
+    summary: RestoreSummary,
+}
+
+fn safe_name(n: &Node) -> Result<OsString> {
+    let name = n.os_name();
+    let b = name.as_bytes();
+    if b.is_empty() || b == b"." || b == b".." || b.contains(&b'/') || b.contains(&0) {
+        return Err(Error::corrupt("tree", n.name.clone(), "unsafe file name"));
+    }
+    Ok(name)
+}
+
+impl Plan {
+    /// 0 = skip, 1 = on the way to an include (create, descend), 2 = selected.
+    fn selection(&self, names: &[OsString]) -> u8 {
+        if self.includes.is_empty() {
+            return 2;
+        }
+        let mut best = 0;
+        for inc in &self.includes {
+            if names.len() >= inc.len() && names[..inc.len()] == inc[..] {
+                return 2;
+            }
+            if inc.len() > names.len() && inc[..names.len()] == names[..] {
+                best = 1;
+            }
+        }
+        best
+    }
+
+    fn walk(
+        &mut self,
+        repo: &Repository,
+        tree: &Tree,
+        dir: &Path,
+        names: &mut Vec<OsString>,
+    ) -> Result<()> {
+        for n in &tree.nodes {
+            let name = safe_name(n)?;
+            names.push(name.clone());
+            let sel = self.selection(names);
+            let path = dir.join(&name);
+            if sel > 0 {
+                self.node(repo, n, &path, names, sel)?;
+            }
+            names.pop();
+        }
+        Ok(())
+    }
+
+    fn node(
+        &mut self,
+        repo: &Repository,
+        n: &Node,
+        path: &Path,
+        names: &mut Vec<OsString>,
+        sel: u8,
+    ) -> Result<()> {
+        let io = |op, e| Error::io(op, path, e);
+        match n.kind {
+            NodeKind::Dir => {
+                match fs::symlink_metadata(path) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => {
+                        fs::remove_file(path).map_err(|e| io("replace", e))?;
+                        fs::create_dir(path).map_err(|e| io("create folder", e))?;
+                    }
+                    Err(_) => fs::create_dir(path).map_err(|e| io("create folder", e))?,
+                }
+                self.summary.dirs += 1;
+                self.dirs.push((path.to_path_buf(), n.clone()));
+                if let Some(sub) = n.subtree {
+                    let t = repo.load_tree(&sub)?;
+                    self.walk(repo, &t, path, names)?;
+                }
+            }
+            _ if sel < 2 => {}
+            NodeKind::File => {
+                if n.nlink > 1 {
+                    if let Some(first) = self.hardlinks.get(&(n.dev, n.inode)) {
+                        let _ = fs::remove_file(path);
+                        if fs::hard_link(first, path).is_ok() {
+                            self.summary.hardlinks += 1;
+                            return Ok(());
+                        }
+                    } else {
+                        self.hardlinks.insert((n.dev, n.inode), path.to_path_buf());
+                    }
+                }
+                if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+                    let _ = fs::remove_dir_all(path);
+                }
+                let _ = fs::remove_file(path); // break old hard links
+                let f = fs::File::create(path).map_err(|e| io("create file", e))?;
+                f.set_len(n.size).map_err(|e| io("size file", e))?;
+                let idx = self.files.len();
+                let mut off = 0u64;
+                let index = repo.index()?;
+                for id in &n.content {
+                    let loc = index.get(id).ok_or(Error::BlobNotIndexed(*id))?;
+                    self.blobs.entry(*id).or_default().push((idx, off));
+                    off += loc.raw_length as u64;
+                }
+                self.summary.files += 1;
+                self.summary.bytes += n.size;
+                self.files.push((path.to_path_buf(), n.clone()));
+            }
+            NodeKind::Symlink => {
+                let _ = fs::remove_file(path);
+                let target = n.os_link_target().unwrap_or_default();
+                std::os::unix::fs::symlink(&target, path).map_err(|e| io("create symlink", e))?;
+                self.summary.symlinks += 1;
+                self.links.push((path.to_path_buf(), n.clone()));
+            }
+            _ => self.summary.warnings.push(SourceError {
+                path: path.display().to_string(),
+                message: "special file (fifo, device or socket) not restored".into(),
+            }),
+        }
+        Ok(())
+    }
+}
+
+fn is_root() -> bool {
+    fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false)
+}
+
+fn mtime(n: &Node) -> filetime::FileTime {
+    filetime::FileTime::from_unix_time(
+        n.mtime_ns.div_euclid(1_000_000_000),
+        n.mtime_ns.rem_euclid(1_000_000_000) as u32,
+    )
+}
+
+/// Restores the tree `root` of a snapshot according to `opts`.
+pub fn restore(
+    repo: &Repository,
+    root: &Id,
+    opts: &RestoreOptions,
+    progress: &dyn Progress,
+) -> Result<RestoreSummary> {
+    let start = Instant::now();
+    let _lock = Lock::shared(repo, std::time::Duration::from_secs(30))?;
+    let index = repo.index()?;
+    fs::create_dir_all(&opts.target).map_err(|e| Error::io("create folder", &opts.target, e))?;
+    let mut plan = Plan {
+        files: Vec::new(),
+        links: Vec::new(),
+        dirs: Vec::new(),
+        blobs: HashMap::new(),
+        hardlinks: HashMap::new(),
+        includes: opts.includes.iter().map(|p| path_names(p)).collect(),
+        summary: RestoreSummary::default(),
+    };
+    let tree = repo.load_tree(root)?;
+    plan.walk(repo, &tree, &opts.target, &mut Vec::new())?;
+    if !plan.includes.is_empty()
+        && plan.summary.files + plan.summary.dirs + plan.summary.symlinks == 0
+    {
+        return Err(Error::PathNotFound(
+            opts.includes
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    progress.set_total(plan.summary.bytes);
+
+    // Group blobs by pack.
+    let mut by_pack: HashMap<u32, Vec<(Id, BlobLocation)>> = HashMap::new();
+    for id in plan.blobs.keys() {
+        let loc = *index.get(id).ok_or(Error::BlobNotIndexed(*id))?;
+        by_pack.entry(loc.pack).or_default().push((*id, loc));
+    }
+    let threads = opts
+        .threads
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        })
+        .max(1);
+    let written = AtomicU64::new(0);
+    let (tx, rx) = bounded::<(u32, Vec<(Id, BlobLocation)>)>(threads * 2);
+    let results: Vec<Result<()>> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = rx.clone();
+                let (plan, index, written) = (&plan, &index, &written);
+                s.spawn(move || -> Result<()> {
+                    for (pack, mut blobs) in rx {
+                        blobs.sort_by_key(|(_, l)| l.offset);
+                        let name = index.pack_id(pack).to_hex();
+                        let first = blobs.first().map(|(_, l)| l.offset as u64).unwrap_or(0);
+                        let end = blobs
+                            .iter()
+                            .map(|(_, l)| l.offset as u64 + l.length as u64)
+                            .max()
+                            .unwrap_or(0);
+                        let data = repo.backend().get_range(
+                            FileType::Pack,
+                            &name,
+                            first,
+                            (end - first) as usize,
+                        )?;
+                        for (id, l) in &blobs {
+                            let s = (l.offset as u64 - first) as usize;
+                            let raw = &data[s..s + l.length as usize];
+                            let plain =
+                                open_blob(repo.key(), l.kind, id, l.compressed, l.raw_length, raw)
+                                    .map_err(|e| match e {
+                                        Error::Corrupt { reason, .. } => Error::corrupt(
+                                            "blob",
+                                            format!("{id} in pack {name}"),
+                                            reason,
+                                        ),
+                                        e => e,
+                                    })?;
+                            for &(fi, off) in plan.blobs.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+                                let path = &plan.files[fi].0;
+                                let f = fs::OpenOptions::new()
+                                    .write(true)
+                                    .open(path)
+                                    .map_err(|e| Error::io("open", path, e))?;
+                                f.write_all_at(&plain, off)
+                                    .map_err(|e| Error::io("write", path, e))?;
+                                written.fetch_add(plain.len() as u64, Ordering::Relaxed);
+                                progress.add_bytes(plain.len() as u64);
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        drop(rx);
+        for job in by_pack {
+            if tx.send(job).is_err() {
+                break;
+            }
+        }
+        drop(tx);
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err(Error::Invalid("restore worker panicked".into())))
+            })
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+
+    // Metadata: files and symlinks, then folders deepest first (so their mtimes stick).
+    let root_user = is_root();
+    let mut warn = Vec::new();
+    for (path, n) in &plan.files {
+        if root_user {
+            if let Err(e) = std::os::unix::fs::lchown(path, Some(n.uid), Some(n.gid)) {
+                warn.push((path.clone(), e));
+            }
+        }
+        fs::set_permissions(path, fs::Permissions::from_mode(n.mode & 0o7777))
+            .map_err(|e| Error::io("chmod", path, e))?;
+        filetime::set_file_mtime(path, mtime(n)).map_err(|e| Error::io("set mtime", path, e))?;
+        progress.add_file();
+    }
+    for (path, n) in &plan.links {
+        if root_user {
+            if let Err(e) = std::os::unix::fs::lchown(path, Some(n.uid), Some(n.gid)) {
+                warn.push((path.clone(), e));
+            }
+        }
+        filetime::set_symlink_file_times(path, mtime(n), mtime(n))
+            .map_err(|e| Error::io("set mtime", path, e))?;
+    }
+    for (path, n) in plan.dirs.iter().rev() {
+        if root_user {
+            if let Err(e) = std::os::unix::fs::lchown(path, Some(n.uid), Some(n.gid)) {
+                warn.push((path.clone(), e));
+            }
+        }
+        fs::set_permissions(path, fs::Permissions::from_mode(n.mode & 0o7777))
+            .map_err(|e| Error::io("chmod", path, e))?;
+        filetime::set_file_mtime(path, mtime(n)).map_err(|e| Error::io("set mtime", path, e))?;
+    }
+    let mut summary = plan.summary;
+    for (p, e) in warn {
+        summary.warnings.push(SourceError {
+            path: p.display().to_string(),
+            message: format!("ownership not restored: {e}"),
+        });
+    }
+    summary.duration_secs = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
