@@ -185,11 +185,7 @@ impl PackSink<'_> {
     }
 }
 
-fn packer(
-    repo: &Repository,
-    sink: &PackSink<'_>,
-    rx: Receiver<BlobMsg>,
-) -> Result<()> {
+fn packer(repo: &Repository, sink: &PackSink<'_>, rx: Receiver<BlobMsg>) -> Result<()> {
     let target = repo.config().pack_size as usize;
     let mut w = PackWriter::new();
     for (kind, id, data) in rx {
@@ -509,7 +505,7 @@ pub fn absolute_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 pub fn backup(
     repo: &Repository,
     opts: &BackupOptions,
-    stdin: Option<&mut (dyn Read + Send)>,
+    stdin: Option<&mut dyn Read>,
     progress: &dyn Progress,
 ) -> Result<BackupResult> {
     let start = Instant::now();
