@@ -1,5 +1,7 @@
 //! Backup → restore round trips, incremental runs, ls, dump and stdin.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 mod common;
 
 use std::fs;
