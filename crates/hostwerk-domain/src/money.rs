@@ -16,7 +16,9 @@ pub enum MoneyError {
 }
 
 /// An amount in euro cents. Arithmetic is checked; amounts never pass through floating point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Cents(i64);
 
@@ -125,7 +127,10 @@ mod tests {
             assert!(Cents::parse_euros(bad).is_err(), "{bad}");
         }
         assert_eq!(Cents::parse_euros("-1"), Err(MoneyError::Negative));
-        assert_eq!(Cents::parse_euros("99999999999999999999"), Err(MoneyError::Overflow));
+        assert_eq!(
+            Cents::parse_euros("99999999999999999999"),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]
