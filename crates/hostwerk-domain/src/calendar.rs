@@ -15,15 +15,8 @@ pub fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
 
 /// The number of days in a month (28–31).
 pub fn last_day_of_month(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    NaiveDate::from_ymd_opt(ny, nm, 1)
-        .and_then(|d| d.pred_opt())
-        .map(|d| d.day())
-        .unwrap_or(28)
+    let (ny, nm) = if month == 12 { (year + 1, 1) } else { (year, month + 1) };
+    NaiveDate::from_ymd_opt(ny, nm, 1).and_then(|d| d.pred_opt()).map(|d| d.day()).unwrap_or(28)
 }
 
 /// A date in the reader's format: `31.12.2026` or `2026-12-31`.
@@ -75,14 +68,8 @@ mod tests {
     fn berlin_display() {
         let winter = Utc.with_ymd_and_hms(2026, 12, 31, 23, 30, 0).unwrap();
         assert_eq!(format_berlin_date(winter, Language::De), "01.01.2027");
-        assert_eq!(
-            format_berlin_datetime(winter, Language::En),
-            "2027-01-01 00:30 CET"
-        );
+        assert_eq!(format_berlin_datetime(winter, Language::En), "2027-01-01 00:30 CET");
         let summer = Utc.with_ymd_and_hms(2026, 7, 1, 10, 0, 0).unwrap();
-        assert_eq!(
-            format_berlin_datetime(summer, Language::De),
-            "01.07.2026 12:00 CEST"
-        );
+        assert_eq!(format_berlin_datetime(summer, Language::De), "01.07.2026 12:00 CEST");
     }
 }

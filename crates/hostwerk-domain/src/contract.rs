@@ -45,9 +45,7 @@ impl BillingPeriod {
 
     /// The amount invoiced per period at a monthly price.
     pub fn price(self, monthly: Cents) -> Result<Cents, ContractError> {
-        monthly
-            .checked_mul(i64::from(self.months()))
-            .ok_or(ContractError::Overflow)
+        monthly.checked_mul(i64::from(self.months())).ok_or(ContractError::Overflow)
     }
 
     /// The last day (inclusive) covered by a payment for the period starting on `start`.
@@ -118,9 +116,7 @@ impl SystemUser {
     pub fn parse(input: &str) -> Option<Self> {
         let ok = (1..=32).contains(&input.len())
             && input.starts_with(|c: char| c.is_ascii_lowercase())
-            && input
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+            && input.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         ok.then(|| Self(input.to_owned()))
     }
 
@@ -144,16 +140,12 @@ pub fn earliest_ordinary_end(
     notice_days: u32,
     today: NaiveDate,
 ) -> NaiveDate {
-    let min_end = add_months(start, minimum_term_months)
-        .pred_opt()
-        .unwrap_or(start);
+    let min_end = add_months(start, minimum_term_months).pred_opt().unwrap_or(start);
     let notice_floor = today + chrono::Days::new(u64::from(notice_days));
     let floor = min_end.max(notice_floor);
     let mut periods = 1u32;
     loop {
-        let end = add_months(start, period.months() * periods)
-            .pred_opt()
-            .unwrap_or(start);
+        let end = add_months(start, period.months() * periods).pred_opt().unwrap_or(start);
         if end >= floor || periods > 10_000 {
             return end;
         }
@@ -171,22 +163,10 @@ mod tests {
 
     #[test]
     fn periods() {
-        assert_eq!(
-            BillingPeriod::Monthly.period_end(d(2026, 1, 31)),
-            d(2026, 2, 27)
-        );
-        assert_eq!(
-            BillingPeriod::Monthly.period_end(d(2026, 3, 1)),
-            d(2026, 3, 31)
-        );
-        assert_eq!(
-            BillingPeriod::Yearly.period_end(d(2026, 3, 1)),
-            d(2027, 2, 28)
-        );
-        assert_eq!(
-            BillingPeriod::Yearly.price(Cents::new(499)).unwrap(),
-            Cents::new(5988)
-        );
+        assert_eq!(BillingPeriod::Monthly.period_end(d(2026, 1, 31)), d(2026, 2, 27));
+        assert_eq!(BillingPeriod::Monthly.period_end(d(2026, 3, 1)), d(2026, 3, 31));
+        assert_eq!(BillingPeriod::Yearly.period_end(d(2026, 3, 1)), d(2027, 2, 28));
+        assert_eq!(BillingPeriod::Yearly.price(Cents::new(499)).unwrap(), Cents::new(5988));
         assert!(BillingPeriod::from_months(6).is_err());
     }
 
@@ -200,16 +180,9 @@ mod tests {
     #[test]
     fn ordinary_end() {
         // 12-month minimum term, 30 days notice, monthly billing from 1 Jan 2026.
-        let end = earliest_ordinary_end(
-            d(2026, 1, 1),
-            BillingPeriod::Monthly,
-            12,
-            30,
-            d(2026, 3, 10),
-        );
+        let end = earliest_ordinary_end(d(2026, 1, 1), BillingPeriod::Monthly, 12, 30, d(2026, 3, 10));
         assert_eq!(end, d(2026, 12, 31));
-        let end =
-            earliest_ordinary_end(d(2026, 1, 1), BillingPeriod::Monthly, 1, 30, d(2026, 3, 10));
+        let end = earliest_ordinary_end(d(2026, 1, 1), BillingPeriod::Monthly, 1, 30, d(2026, 3, 10));
         assert_eq!(end, d(2026, 4, 30));
     }
 }

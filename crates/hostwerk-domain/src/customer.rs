@@ -24,17 +24,11 @@ impl CustomerNumber {
     /// Parses `K1234567` (surrounding spaces and a lower-case `k` are accepted).
     pub fn parse(input: &str) -> Result<Self, CustomerNumberError> {
         let s = input.trim();
-        let digits = s
-            .strip_prefix('K')
-            .or_else(|| s.strip_prefix('k'))
-            .ok_or(CustomerNumberError::Malformed)?;
+        let digits = s.strip_prefix('K').or_else(|| s.strip_prefix('k')).ok_or(CustomerNumberError::Malformed)?;
         if digits.len() != 7 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(CustomerNumberError::Malformed);
         }
-        digits
-            .parse::<u32>()
-            .map(CustomerNumber)
-            .map_err(|_| CustomerNumberError::Malformed)
+        digits.parse::<u32>().map(CustomerNumber).map_err(|_| CustomerNumberError::Malformed)
     }
 
     /// Builds the number from its sequence value; `None` outside `K0000000..=K9999999`.
@@ -134,28 +128,15 @@ pub struct PostalAddress {
 
 impl PostalAddress {
     /// Parses the four parts; the country is a two-letter ISO 3166 code such as `DE`.
-    pub fn parse(
-        street: &str,
-        postal_code: &str,
-        city: &str,
-        country: &str,
-    ) -> Result<Self, ContactError> {
+    pub fn parse(street: &str, postal_code: &str, city: &str, country: &str) -> Result<Self, ContactError> {
         let street = clean_text("street", street, 120)?;
         let postal_code = clean_text("postal code", postal_code, 16)?;
         let city = clean_text("city", city, 80)?;
         let country = clean_text("country", country, 2)?.to_ascii_uppercase();
         if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(ContactError::TooLong {
-                field: "country (two-letter code)",
-                max: 2,
-            });
+            return Err(ContactError::TooLong { field: "country (two-letter code)", max: 2 });
         }
-        Ok(Self {
-            street,
-            postal_code,
-            city,
-            country,
-        })
+        Ok(Self { street, postal_code, city, country })
     }
 }
 
@@ -173,22 +154,8 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
-        for bad in [
-            "",
-            "K",
-            "K123456",
-            "K12345678",
-            "1000001",
-            "K10000a1",
-            "X1000001",
-            "K+100000",
-            "K１000001",
-        ] {
-            assert_eq!(
-                CustomerNumber::parse(bad),
-                Err(CustomerNumberError::Malformed),
-                "{bad}"
-            );
+        for bad in ["", "K", "K123456", "K12345678", "1000001", "K10000a1", "X1000001", "K+100000", "K１000001"] {
+            assert_eq!(CustomerNumber::parse(bad), Err(CustomerNumberError::Malformed), "{bad}");
         }
     }
 

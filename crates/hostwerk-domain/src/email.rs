@@ -29,9 +29,7 @@ impl EmailAddress {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+            && local.chars().all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         if !local_ok {
             return Err(EmailError::Malformed);
         }
@@ -85,10 +83,7 @@ mod tests {
 
     #[test]
     fn accepts_and_rejects() {
-        assert_eq!(
-            EmailAddress::parse(" Anna@Example.DE ").unwrap().as_str(),
-            "Anna@example.de"
-        );
+        assert_eq!(EmailAddress::parse(" Anna@Example.DE ").unwrap().as_str(), "Anna@example.de");
         for bad in [
             "",
             "anna",

@@ -71,10 +71,7 @@ mod tests {
     #[test]
     fn negotiates() {
         assert_eq!(Language::negotiate("en-US,en;q=0.9,de;q=0.8"), Language::En);
-        assert_eq!(
-            Language::negotiate("fr-FR, de;q=0.5, en;q=0.4"),
-            Language::De
-        );
+        assert_eq!(Language::negotiate("fr-FR, de;q=0.5, en;q=0.4"), Language::De);
         assert_eq!(Language::negotiate("fr"), Language::De);
         assert_eq!(Language::negotiate(""), Language::De);
         assert_eq!(Language::negotiate("en;q=0, de;q=0.1"), Language::De);

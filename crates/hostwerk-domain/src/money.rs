@@ -16,9 +16,7 @@ pub enum MoneyError {
 }
 
 /// An amount in euro cents. Arithmetic is checked; amounts never pass through floating point.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Cents(i64);
 
@@ -57,11 +55,7 @@ impl Cents {
             1 => frac.parse::<i64>().map_err(|_| MoneyError::Malformed)? * 10,
             _ => frac.parse::<i64>().map_err(|_| MoneyError::Malformed)?,
         };
-        euros
-            .checked_mul(100)
-            .and_then(|c| c.checked_add(cents))
-            .map(Cents)
-            .ok_or(MoneyError::Overflow)
+        euros.checked_mul(100).and_then(|c| c.checked_add(cents)).map(Cents).ok_or(MoneyError::Overflow)
     }
 
     pub fn checked_add(self, other: Cents) -> Option<Cents> {
@@ -127,10 +121,7 @@ mod tests {
             assert!(Cents::parse_euros(bad).is_err(), "{bad}");
         }
         assert_eq!(Cents::parse_euros("-1"), Err(MoneyError::Negative));
-        assert_eq!(
-            Cents::parse_euros("99999999999999999999"),
-            Err(MoneyError::Overflow)
-        );
+        assert_eq!(Cents::parse_euros("99999999999999999999"), Err(MoneyError::Overflow));
     }
 
     #[test]

@@ -85,10 +85,7 @@ mod tests {
         assert_eq!(NodeName::parse("Web042").unwrap().as_str(), "web042");
         assert!(NodeName::parse("backup7.example.net").is_ok());
         assert!(NodeName::parse("web 1").is_err());
-        assert_eq!(
-            NodeRole::parse("backup_server").unwrap(),
-            NodeRole::BackupServer
-        );
+        assert_eq!(NodeRole::parse("backup_server").unwrap(), NodeRole::BackupServer);
         assert!(NodeRole::parse("db").is_err());
     }
 }

@@ -82,27 +82,12 @@ mod tests {
 
     #[test]
     fn lengths() {
-        assert_eq!(
-            Password::parse("short"),
-            Err(PasswordError::TooShort { min: 10 })
-        );
+        assert_eq!(Password::parse("short"), Err(PasswordError::TooShort { min: 10 }));
         assert!(Password::parse("demo-password-1").is_ok());
-        assert_eq!(
-            Password::parse(&"x".repeat(129)),
-            Err(PasswordError::TooLong { max: 128 })
-        );
-        assert_eq!(
-            PhonePassword::parse("          "),
-            Err(PasswordError::Blank)
-        );
+        assert_eq!(Password::parse(&"x".repeat(129)), Err(PasswordError::TooLong { max: 128 }));
+        assert_eq!(PhonePassword::parse("          "), Err(PasswordError::Blank));
         assert!(PhonePassword::parse("2Dampfnudeln+Vanillesoss").is_ok());
-        assert_eq!(
-            PhonePassword::parse("1234567"),
-            Err(PasswordError::TooShort { min: 8 })
-        );
-        assert_eq!(
-            format!("{:?}", PhonePassword::parse("geheim123").unwrap()),
-            "PhonePassword(***)"
-        );
+        assert_eq!(PhonePassword::parse("1234567"), Err(PasswordError::TooShort { min: 8 }));
+        assert_eq!(format!("{:?}", PhonePassword::parse("geheim123").unwrap()), "PhonePassword(***)");
     }
 }

@@ -42,9 +42,7 @@ impl ProcessLimit {
             return Err(ProcessLimitError::Malformed);
         }
         match s.parse::<u64>() {
-            Ok(v) => u32::try_from(v)
-                .map_err(|_| ProcessLimitError::OutOfRange)
-                .and_then(Self::seconds),
+            Ok(v) => u32::try_from(v).map_err(|_| ProcessLimitError::OutOfRange).and_then(Self::seconds),
             Err(_) => Err(ProcessLimitError::OutOfRange),
         }
     }
@@ -80,32 +78,14 @@ mod tests {
     #[test]
     fn parses() {
         assert_eq!(ProcessLimit::parse("OFF").unwrap(), ProcessLimit::Off);
-        assert_eq!(
-            ProcessLimit::parse("180").unwrap(),
-            ProcessLimit::Seconds(180)
-        );
-        assert_eq!(
-            ProcessLimit::parse("43200").unwrap(),
-            ProcessLimit::Seconds(43200)
-        );
-        assert_eq!(
-            ProcessLimit::parse("179"),
-            Err(ProcessLimitError::OutOfRange)
-        );
-        assert_eq!(
-            ProcessLimit::parse("43201"),
-            Err(ProcessLimitError::OutOfRange)
-        );
-        assert_eq!(
-            ProcessLimit::parse("99999999999999999999"),
-            Err(ProcessLimitError::OutOfRange)
-        );
+        assert_eq!(ProcessLimit::parse("180").unwrap(), ProcessLimit::Seconds(180));
+        assert_eq!(ProcessLimit::parse("43200").unwrap(), ProcessLimit::Seconds(43200));
+        assert_eq!(ProcessLimit::parse("179"), Err(ProcessLimitError::OutOfRange));
+        assert_eq!(ProcessLimit::parse("43201"), Err(ProcessLimitError::OutOfRange));
+        assert_eq!(ProcessLimit::parse("99999999999999999999"), Err(ProcessLimitError::OutOfRange));
         assert_eq!(ProcessLimit::parse("-5"), Err(ProcessLimitError::Malformed));
         assert_eq!(ProcessLimit::parse("3m"), Err(ProcessLimitError::Malformed));
-        assert_eq!(
-            ProcessLimitError::OutOfRange.to_string(),
-            "the limit must be between 180 and 43200 seconds"
-        );
+        assert_eq!(ProcessLimitError::OutOfRange.to_string(), "the limit must be between 180 and 43200 seconds");
     }
 
     proptest! {

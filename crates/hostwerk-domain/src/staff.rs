@@ -65,8 +65,7 @@ impl StaffLogin {
         let s = input.trim();
         let ok = (2..=32).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -91,10 +90,7 @@ mod tests {
 
     #[test]
     fn parses() {
-        assert_eq!(
-            StaffRole::parse("Management").unwrap(),
-            StaffRole::Management
-        );
+        assert_eq!(StaffRole::parse("Management").unwrap(), StaffRole::Management);
         assert!(StaffRole::parse("root").is_err());
         assert!(StaffLogin::parse("chef").is_ok());
         for bad in ["", "a", "Chef", "1chef", "chef!", &"a".repeat(33)] {

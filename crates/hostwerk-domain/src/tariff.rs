@@ -66,8 +66,7 @@ impl TariffId {
     pub fn parse(input: &str) -> Result<Self, TariffError> {
         let s = input.trim();
         let ok = (2..=40).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-');
         if ok {
             Ok(Self(s.to_owned()))
@@ -139,10 +138,7 @@ pub struct Tariff {
 impl Tariff {
     /// Checks the rules a tariff must satisfy.
     pub fn validate(&self) -> Result<(), TariffError> {
-        let invalid = |problem: &str| TariffError::Invalid {
-            id: self.id.to_string(),
-            problem: problem.to_owned(),
-        };
+        let invalid = |problem: &str| TariffError::Invalid { id: self.id.to_string(), problem: problem.to_owned() };
         if self.name.trim().is_empty() || self.name.len() > 80 {
             return Err(invalid("the name must have 1–80 characters"));
         }
@@ -153,9 +149,7 @@ impl Tariff {
             return Err(invalid("at least one billing period must be offered"));
         }
         if self.minimum_term_months > 120 || self.notice_period_days > 365 {
-            return Err(invalid(
-                "minimum term (≤ 120 months) or notice period (≤ 365 days) out of range",
-            ));
+            return Err(invalid("minimum term (≤ 120 months) or notice period (≤ 365 days) out of range"));
         }
         if self.family == TariffFamily::SharedHosting && self.process_limit.customer_adjustable {
             return Err(invalid("SharedHosting tariffs have a fixed process limit"));
@@ -182,8 +176,7 @@ pub const DEMO_CATALOG_TOML: &str = include_str!("tariffs.demo.toml");
 impl TariffCatalog {
     /// Parses and validates a catalog in TOML (`[[tariff]]` tables).
     pub fn from_toml(text: &str) -> Result<Self, TariffError> {
-        let catalog: TariffCatalog =
-            toml::from_str(text).map_err(|e| TariffError::Toml(e.message().to_owned()))?;
+        let catalog: TariffCatalog = toml::from_str(text).map_err(|e| TariffError::Toml(e.message().to_owned()))?;
         if catalog.tariffs.is_empty() {
             return Err(TariffError::Empty);
         }
@@ -200,9 +193,7 @@ impl TariffCatalog {
     /// The built-in demo catalog.
     pub fn demo() -> Self {
         // The demo catalog is a compile-time constant checked by a unit test.
-        Self::from_toml(DEMO_CATALOG_TOML).unwrap_or(TariffCatalog {
-            tariffs: Vec::new(),
-        })
+        Self::from_toml(DEMO_CATALOG_TOML).unwrap_or(TariffCatalog { tariffs: Vec::new() })
     }
 
     pub fn get(&self, id: &TariffId) -> Option<&Tariff> {
@@ -233,34 +224,15 @@ mod tests {
 
     #[test]
     fn rejects_bad_catalogs() {
-        assert!(matches!(
-            TariffCatalog::from_toml("tariff = 3"),
-            Err(TariffError::Toml(_))
-        ));
-        assert!(matches!(
-            TariffCatalog::from_toml("tariff = []"),
-            Err(TariffError::Empty)
-        ));
+        assert!(matches!(TariffCatalog::from_toml("tariff = 3"), Err(TariffError::Toml(_))));
+        assert!(matches!(TariffCatalog::from_toml("tariff = []"), Err(TariffError::Empty)));
         let twice = format!(
             "{DEMO_CATALOG_TOML}\n{}",
-            DEMO_CATALOG_TOML
-                .split("[[tariff]]")
-                .nth(1)
-                .map(|t| format!("[[tariff]]{t}"))
-                .unwrap()
+            DEMO_CATALOG_TOML.split("[[tariff]]").nth(1).map(|t| format!("[[tariff]]{t}")).unwrap()
         );
-        assert!(matches!(
-            TariffCatalog::from_toml(&twice),
-            Err(TariffError::Duplicate(_))
-        ));
-        let adjustable_shared = DEMO_CATALOG_TOML.replacen(
-            "customer_adjustable = false",
-            "customer_adjustable = true",
-            1,
-        );
-        assert!(matches!(
-            TariffCatalog::from_toml(&adjustable_shared),
-            Err(TariffError::Invalid { .. })
-        ));
+        assert!(matches!(TariffCatalog::from_toml(&twice), Err(TariffError::Duplicate(_))));
+        let adjustable_shared =
+            DEMO_CATALOG_TOML.replacen("customer_adjustable = false", "customer_adjustable = true", 1);
+        assert!(matches!(TariffCatalog::from_toml(&adjustable_shared), Err(TariffError::Invalid { .. })));
     }
 }

@@ -4,13 +4,7 @@ use crate::{get_i64, get_str, now_ts, ts, Actor, AuditEntry, Store, StoreError};
 
 impl Store {
     /// Appends an entry.
-    pub async fn audit(
-        &self,
-        actor: &Actor,
-        action: &str,
-        target: &str,
-        detail: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn audit(&self, actor: &Actor, action: &str, target: &str, detail: &str) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )

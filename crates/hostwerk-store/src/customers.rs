@@ -2,19 +2,18 @@
 
 use chrono::NaiveDate;
 use hostwerk_domain::{
-    BillingPeriod, Cents, ContractStatus, CustomerNumber, DomainName, EmailAddress, Language,
-    PostalAddress, ProcessLimit, SystemUser, Tariff,
+    BillingPeriod, Cents, ContractStatus, CustomerNumber, DomainName, EmailAddress, Language, PostalAddress,
+    ProcessLimit, SystemUser, Tariff,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
 use crate::{
-    get_i64, get_opt_str, get_str, now_ts, ts, Contract, Customer, CustomerCredentials, CustomerId,
-    Domain, Mailbox, NewContract, NewCustomer, Store, StoreError,
+    get_i64, get_opt_str, get_str, now_ts, ts, Contract, Customer, CustomerCredentials, CustomerId, Domain, Mailbox,
+    NewContract, NewCustomer, Store, StoreError,
 };
 
-const CUSTOMER_COLUMNS: &str =
-    "id, number, name, email, street, postal_code, city, country, language, created_at";
+const CUSTOMER_COLUMNS: &str = "id, number, name, email, street, postal_code, city, country, language, created_at";
 
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
@@ -23,11 +22,9 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 fn customer_from_row(r: &AnyRow) -> Result<Customer, StoreError> {
     Ok(Customer {
         id: CustomerId(get_i64(r, "id")?),
-        number: CustomerNumber::parse(&get_str(r, "number")?)
-            .map_err(|e| corrupt("customer number", e))?,
+        number: CustomerNumber::parse(&get_str(r, "number")?).map_err(|e| corrupt("customer number", e))?,
         name: get_str(r, "name")?,
-        email: EmailAddress::parse(&get_str(r, "email")?)
-            .map_err(|e| corrupt("customer e-mail", e))?,
+        email: EmailAddress::parse(&get_str(r, "email")?).map_err(|e| corrupt("customer e-mail", e))?,
         address: PostalAddress {
             street: get_str(r, "street")?,
             postal_code: get_str(r, "postal_code")?,
@@ -45,10 +42,9 @@ fn date(r: &AnyRow, col: &str) -> Result<NaiveDate, StoreError> {
 }
 
 fn contract_from_row(r: &AnyRow) -> Result<Contract, StoreError> {
-    let tariff: Tariff = serde_json::from_str(&get_str(r, "definition")?)
-        .map_err(|e| corrupt("tariff definition", e))?;
-    let months =
-        u32::try_from(get_i64(r, "billing_months")?).map_err(|e| corrupt("billing period", e))?;
+    let tariff: Tariff =
+        serde_json::from_str(&get_str(r, "definition")?).map_err(|e| corrupt("tariff definition", e))?;
+    let months = u32::try_from(get_i64(r, "billing_months")?).map_err(|e| corrupt("billing period", e))?;
     Ok(Contract {
         id: get_i64(r, "id")?,
         customer_id: CustomerId(get_i64(r, "customer_id")?),
@@ -57,14 +53,12 @@ fn contract_from_row(r: &AnyRow) -> Result<Contract, StoreError> {
         tariff_name: tariff.name.clone(),
         family: tariff.family,
         monthly_price: Cents::new(get_i64(r, "monthly_price_cents")?),
-        billing_period: BillingPeriod::from_months(months)
-            .map_err(|e| corrupt("billing period", e))?,
+        billing_period: BillingPeriod::from_months(months).map_err(|e| corrupt("billing period", e))?,
         start_date: date(r, "start_date")?,
         prepaid_until: date(r, "prepaid_until")?,
         minimum_term_months: get_i64(r, "minimum_term_months")?,
         notice_period_days: get_i64(r, "notice_period_days")?,
-        status: ContractStatus::parse(&get_str(r, "status")?)
-            .map_err(|e| corrupt("contract status", e))?,
+        status: ContractStatus::parse(&get_str(r, "status")?).map_err(|e| corrupt("contract status", e))?,
         end_date: get_opt_str(r, "end_date")?
             .map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| corrupt("end date", e)))
             .transpose()?,
@@ -72,38 +66,30 @@ fn contract_from_row(r: &AnyRow) -> Result<Contract, StoreError> {
         system_user: SystemUser::parse(&get_str(r, "system_user")?)
             .ok_or_else(|| corrupt("system user", "not a valid user name"))?,
         webspace_path: get_str(r, "webspace_path")?,
-        process_limit: ProcessLimit::parse(&get_str(r, "process_limit")?)
-            .map_err(|e| corrupt("process limit", e))?,
+        process_limit: ProcessLimit::parse(&get_str(r, "process_limit")?).map_err(|e| corrupt("process limit", e))?,
     })
 }
 
-const CONTRACT_SELECT: &str = "SELECT c.id, c.customer_id, c.seq, c.monthly_price_cents, c.billing_months, c.start_date, \
+const CONTRACT_SELECT: &str =
+    "SELECT c.id, c.customer_id, c.seq, c.monthly_price_cents, c.billing_months, c.start_date, \
      c.prepaid_until, c.minimum_term_months, c.notice_period_days, c.status, c.end_date, c.system_user, \
      c.webspace_path, c.process_limit, t.definition, n.name AS node_name \
      FROM contracts c JOIN tariffs t ON t.id = c.tariff_id LEFT JOIN nodes n ON n.id = c.node_id";
 
 impl Store {
     /// Creates a customer with a first contract; returns the new customer.
-    pub async fn create_customer(
-        &self,
-        new: &NewCustomer,
-        contract: &NewContract,
-    ) -> Result<Customer, StoreError> {
+    pub async fn create_customer(&self, new: &NewCustomer, contract: &NewContract) -> Result<Customer, StoreError> {
         // Two orders at the same moment may draw the same number: the UNIQUE constraint refuses one, retry it.
         for _ in 0..5 {
             match self.try_create_customer(new, contract).await {
                 Err(e) if e.is_unique_violation() && self.email_taken(&new.email).await? => {
-                    return Err(StoreError::Conflict(
-                        "an account with this e-mail address exists already".into(),
-                    ))
+                    return Err(StoreError::Conflict("an account with this e-mail address exists already".into()))
                 }
                 Err(e) if e.is_unique_violation() => continue,
                 other => return other,
             }
         }
-        Err(StoreError::Conflict(
-            "could not allocate a customer number, please try again".into(),
-        ))
+        Err(StoreError::Conflict("could not allocate a customer number, please try again".into()))
     }
 
     async fn email_taken(&self, email: &EmailAddress) -> Result<bool, StoreError> {
@@ -114,15 +100,9 @@ impl Store {
         Ok(n > 0)
     }
 
-    async fn try_create_customer(
-        &self,
-        new: &NewCustomer,
-        contract: &NewContract,
-    ) -> Result<Customer, StoreError> {
+    async fn try_create_customer(&self, new: &NewCustomer, contract: &NewContract) -> Result<Customer, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(number_seq) FROM customers")
-            .fetch_one(&mut *tx)
-            .await?;
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(number_seq) FROM customers").fetch_one(&mut *tx).await?;
         let seq = max.map_or(i64::from(CustomerNumber::FIRST.sequence()), |m| m + 1);
         let number = u32::try_from(seq)
             .ok()
@@ -154,11 +134,7 @@ impl Store {
     }
 
     /// Adds another contract to an existing customer.
-    pub async fn add_contract(
-        &self,
-        customer: CustomerId,
-        contract: &NewContract,
-    ) -> Result<i64, StoreError> {
+    pub async fn add_contract(&self, customer: CustomerId, contract: &NewContract) -> Result<i64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let number: String = sqlx::query_scalar("SELECT number FROM customers WHERE id = $1")
             .bind(customer.0)
@@ -166,11 +142,10 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         let number = CustomerNumber::parse(&number).map_err(|e| corrupt("customer number", e))?;
-        let max: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(seq) FROM contracts WHERE customer_id = $1")
-                .bind(customer.0)
-                .fetch_one(&mut *tx)
-                .await?;
+        let max: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM contracts WHERE customer_id = $1")
+            .bind(customer.0)
+            .fetch_one(&mut *tx)
+            .await?;
         let seq = max.unwrap_or(0) + 1;
         let id = insert_contract(&mut tx, customer, number, seq, contract).await?;
         tx.commit().await?;
@@ -178,48 +153,41 @@ impl Store {
     }
 
     pub async fn customer(&self, id: CustomerId) -> Result<Customer, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         customer_from_row(&row)
     }
 
     pub async fn customer_by_number(&self, number: CustomerNumber) -> Result<Customer, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE number = $1"
-        ))
-        .bind(number.to_string())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE number = $1"))
+            .bind(number.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         customer_from_row(&row)
     }
 
     pub async fn customer_by_email(&self, email: &EmailAddress) -> Result<Customer, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE email_norm = $1"
-        ))
-        .bind(email.normalized())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE email_norm = $1"))
+            .bind(email.normalized())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         customer_from_row(&row)
     }
 
     /// Looks up login data by customer number or e-mail address.
-    pub async fn customer_credentials(
-        &self,
-        login: &str,
-    ) -> Result<CustomerCredentials, StoreError> {
+    pub async fn customer_credentials(&self, login: &str) -> Result<CustomerCredentials, StoreError> {
         let row = if let Ok(number) = CustomerNumber::parse(login) {
-            sqlx::query("SELECT id, number, password_hash, failed_logins, locked_until FROM customers WHERE number = $1")
-                .bind(number.to_string())
-                .fetch_optional(&self.pool)
-                .await?
+            sqlx::query(
+                "SELECT id, number, password_hash, failed_logins, locked_until FROM customers WHERE number = $1",
+            )
+            .bind(number.to_string())
+            .fetch_optional(&self.pool)
+            .await?
         } else if let Ok(email) = EmailAddress::parse(login) {
             sqlx::query(
                 "SELECT id, number, password_hash, failed_logins, locked_until FROM customers WHERE email_norm = $1",
@@ -233,8 +201,7 @@ impl Store {
         let row = row.ok_or(StoreError::NotFound)?;
         Ok(CustomerCredentials {
             id: CustomerId(get_i64(&row, "id")?),
-            number: CustomerNumber::parse(&get_str(&row, "number")?)
-                .map_err(|e| corrupt("customer number", e))?,
+            number: CustomerNumber::parse(&get_str(&row, "number")?).map_err(|e| corrupt("customer number", e))?,
             password_hash: get_str(&row, "password_hash")?,
             failed_logins: get_i64(&row, "failed_logins")?,
             locked_until: get_i64(&row, "locked_until")?,
@@ -251,11 +218,7 @@ impl Store {
     }
 
     /// Counts a failed login and sets the time before which no further attempt is evaluated.
-    pub async fn customer_login_failed(
-        &self,
-        id: CustomerId,
-        locked_until: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn customer_login_failed(&self, id: CustomerId, locked_until: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE customers SET failed_logins = failed_logins + 1, locked_until = $1 WHERE id = $2")
             .bind(locked_until)
             .bind(id.0)
@@ -278,22 +241,18 @@ impl Store {
         email: &EmailAddress,
         language: Language,
     ) -> Result<(), StoreError> {
-        let result = sqlx::query(
-            "UPDATE customers SET email = $1, email_norm = $2, language = $3 WHERE id = $4",
-        )
-        .bind(email.as_str())
-        .bind(email.normalized())
-        .bind(language.code())
-        .bind(id.0)
-        .execute(&self.pool)
-        .await;
+        let result = sqlx::query("UPDATE customers SET email = $1, email_norm = $2, language = $3 WHERE id = $4")
+            .bind(email.as_str())
+            .bind(email.normalized())
+            .bind(language.code())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await;
         match result {
             Err(e) => {
                 let e = StoreError::from(e);
                 if e.is_unique_violation() {
-                    Err(StoreError::Conflict(
-                        "another account uses this e-mail address".into(),
-                    ))
+                    Err(StoreError::Conflict("another account uses this e-mail address".into()))
                 } else {
                     Err(e)
                 }
@@ -303,11 +262,7 @@ impl Store {
         }
     }
 
-    pub async fn set_customer_password_hash(
-        &self,
-        id: CustomerId,
-        hash: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn set_customer_password_hash(&self, id: CustomerId, hash: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE customers SET password_hash = $1, failed_logins = 0, locked_until = 0 WHERE id = $2")
             .bind(hash)
             .bind(id.0)
@@ -318,29 +273,21 @@ impl Store {
 
     /// The customer's contracts, oldest first.
     pub async fn contracts(&self, customer: CustomerId) -> Result<Vec<Contract>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "{CONTRACT_SELECT} WHERE c.customer_id = $1 ORDER BY c.seq"
-        ))
-        .bind(customer.0)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("{CONTRACT_SELECT} WHERE c.customer_id = $1 ORDER BY c.seq"))
+            .bind(customer.0)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(contract_from_row).collect()
     }
 
     /// One contract, only if it belongs to `customer`.
-    pub async fn contract(
-        &self,
-        customer: CustomerId,
-        contract_id: i64,
-    ) -> Result<Contract, StoreError> {
-        let row = sqlx::query(&format!(
-            "{CONTRACT_SELECT} WHERE c.customer_id = $1 AND c.id = $2"
-        ))
-        .bind(customer.0)
-        .bind(contract_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    pub async fn contract(&self, customer: CustomerId, contract_id: i64) -> Result<Contract, StoreError> {
+        let row = sqlx::query(&format!("{CONTRACT_SELECT} WHERE c.customer_id = $1 AND c.id = $2"))
+            .bind(customer.0)
+            .bind(contract_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         contract_from_row(&row)
     }
 
@@ -364,15 +311,10 @@ impl Store {
         .fetch_one(&self.pool)
         .await;
         match result {
-            Ok(_) => self
-                .domains(customer)
-                .await?
-                .into_iter()
-                .find(|d| &d.name == name)
-                .ok_or(StoreError::NotFound),
-            Err(e) if crate::error::is_unique(&e) => Err(StoreError::Conflict(format!(
-                "the domain {name} is already registered"
-            ))),
+            Ok(_) => self.domains(customer).await?.into_iter().find(|d| &d.name == name).ok_or(StoreError::NotFound),
+            Err(e) if crate::error::is_unique(&e) => {
+                Err(StoreError::Conflict(format!("the domain {name} is already registered")))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -388,8 +330,7 @@ impl Store {
                 Ok(Domain {
                     id: get_i64(r, "id")?,
                     contract_id: get_i64(r, "contract_id")?,
-                    name: DomainName::parse(&get_str(r, "name")?)
-                        .map_err(|e| corrupt("domain", e))?,
+                    name: DomainName::parse(&get_str(r, "name")?).map_err(|e| corrupt("domain", e))?,
                     created_at: ts(get_i64(r, "created_at")?),
                 })
             })
@@ -409,8 +350,7 @@ impl Store {
                     id: get_i64(r, "id")?,
                     contract_id: get_i64(r, "contract_id")?,
                     domain_id: get_i64(r, "domain_id")?,
-                    address: EmailAddress::parse(&get_str(r, "address")?)
-                        .map_err(|e| corrupt("mailbox", e))?,
+                    address: EmailAddress::parse(&get_str(r, "address")?).map_err(|e| corrupt("mailbox", e))?,
                     created_at: ts(get_i64(r, "created_at")?),
                 })
             })
@@ -424,22 +364,16 @@ impl Store {
         domain_id: i64,
         local_part: &str,
     ) -> Result<Mailbox, StoreError> {
-        let row =
-            sqlx::query("SELECT contract_id, name FROM domains WHERE id = $1 AND customer_id = $2")
-                .bind(domain_id)
-                .bind(customer.0)
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query("SELECT contract_id, name FROM domains WHERE id = $1 AND customer_id = $2")
+            .bind(domain_id)
+            .bind(customer.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let contract_id = get_i64(&row, "contract_id")?;
         let domain = get_str(&row, "name")?;
-        let address =
-            EmailAddress::parse(&format!("{}@{domain}", local_part.trim().to_lowercase()))
-                .map_err(|_| {
-                    StoreError::Conflict(
-                        "the mailbox name may use letters, digits and . _ - +".into(),
-                    )
-                })?;
+        let address = EmailAddress::parse(&format!("{}@{domain}", local_part.trim().to_lowercase()))
+            .map_err(|_| StoreError::Conflict("the mailbox name may use letters, digits and . _ - +".into()))?;
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO mailboxes (customer_id, contract_id, domain_id, address, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -451,41 +385,28 @@ impl Store {
         .fetch_one(&self.pool)
         .await;
         match inserted {
-            Ok(id) => Ok(Mailbox {
-                id,
-                contract_id,
-                domain_id,
-                address,
-                created_at: chrono::Utc::now(),
-            }),
-            Err(e) if crate::error::is_unique(&e) => Err(StoreError::Conflict(format!(
-                "the mailbox {address} exists already"
-            ))),
+            Ok(id) => Ok(Mailbox { id, contract_id, domain_id, address, created_at: chrono::Utc::now() }),
+            Err(e) if crate::error::is_unique(&e) => {
+                Err(StoreError::Conflict(format!("the mailbox {address} exists already")))
+            }
             Err(e) => Err(e.into()),
         }
     }
 
     /// Deletes a mailbox if it belongs to `customer`; returns its address.
-    pub async fn delete_mailbox(
-        &self,
-        customer: CustomerId,
-        mailbox_id: i64,
-    ) -> Result<String, StoreError> {
-        let address: Option<String> = sqlx::query_scalar(
-            "DELETE FROM mailboxes WHERE id = $1 AND customer_id = $2 RETURNING address",
-        )
-        .bind(mailbox_id)
-        .bind(customer.0)
-        .fetch_optional(&self.pool)
-        .await?;
+    pub async fn delete_mailbox(&self, customer: CustomerId, mailbox_id: i64) -> Result<String, StoreError> {
+        let address: Option<String> =
+            sqlx::query_scalar("DELETE FROM mailboxes WHERE id = $1 AND customer_id = $2 RETURNING address")
+                .bind(mailbox_id)
+                .bind(customer.0)
+                .fetch_optional(&self.pool)
+                .await?;
         address.ok_or(StoreError::NotFound)
     }
 
     /// Number of customers (for the staff overview and metrics).
     pub async fn customer_count(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM customers")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM customers").fetch_one(&self.pool).await?)
     }
 }
 

@@ -59,15 +59,9 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 5000")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA synchronous = NORMAL")
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -76,9 +70,7 @@ impl Store {
             .await
             .map_err(StoreError::Connect)?;
         if engine == Engine::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&pool)
-                .await?;
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
         let store = Self { pool, engine };
         migrate::run(&store).await?;
@@ -87,10 +79,7 @@ impl Store {
 
     /// The SQLite URL for a database file in `dir`, created when missing.
     pub fn sqlite_url(dir: &std::path::Path) -> String {
-        format!(
-            "sqlite://{}?mode=rwc",
-            dir.join("hostwerk.sqlite").display()
-        )
+        format!("sqlite://{}?mode=rwc", dir.join("hostwerk.sqlite").display())
     }
 
     pub fn engine(&self) -> Engine {

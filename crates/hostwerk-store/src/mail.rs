@@ -1,8 +1,6 @@
 //! The mail outbox: every mail hostwerk sends is recorded here, with its delivery status.
 
-use crate::{
-    get_i64, get_opt_i64, get_opt_str, get_str, now_ts, ts, OutboxMail, Store, StoreError,
-};
+use crate::{get_i64, get_opt_i64, get_opt_str, get_str, now_ts, ts, OutboxMail, Store, StoreError};
 
 impl Store {
     /// Records a mail; `status` is `queued` (to be sent by SMTP) or `stored` (no SMTP configured).

@@ -11,11 +11,8 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../migrations/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") }];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     sqlx::query(
@@ -31,15 +28,12 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
         let mut tx = store.pool.begin().await?;
         if store.engine == Engine::Postgres {
             // Two panel instances starting at once must not both migrate.
-            sqlx::query("LOCK TABLE hostwerk_schema IN EXCLUSIVE MODE")
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query("LOCK TABLE hostwerk_schema IN EXCLUSIVE MODE").execute(&mut *tx).await?;
         }
-        let done: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM hostwerk_schema WHERE version = $1")
-                .bind(m.version)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let done: Option<i64> = sqlx::query_scalar("SELECT version FROM hostwerk_schema WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await?;
         if done.is_some() {
             tx.rollback().await?;
             continue;
@@ -55,25 +49,13 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        tracing::info!(
-            version = m.version,
-            name = m.name,
-            "applied database migration"
-        );
+        tracing::info!(version = m.version, name = m.name, "applied database migration");
     }
     Ok(())
 }
 
 /// Splits a migration into statements, dropping `--` comment lines (statements never contain `;` in text).
 fn statements(sql: &str) -> Vec<String> {
-    let code: String = sql
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("--"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    code.split(';')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    let code: String = sql.lines().filter(|l| !l.trim_start().starts_with("--")).map(|l| format!("{l}\n")).collect();
+    code.split(';').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }

@@ -2,9 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use hostwerk_domain::{
-    BillingPeriod, Cents, ContractStatus, CustomerName, CustomerNumber, DomainName, EmailAddress,
-    Language, NodeName, NodeRole, PostalAddress, ProcessLimit, StaffLogin, StaffRole, SystemUser,
-    Tariff, TariffFamily, TariffId,
+    BillingPeriod, Cents, ContractStatus, CustomerName, CustomerNumber, DomainName, EmailAddress, Language, NodeName,
+    NodeRole, PostalAddress, ProcessLimit, StaffLogin, StaffRole, SystemUser, Tariff, TariffFamily, TariffId,
 };
 use serde::Serialize;
 
@@ -85,9 +84,7 @@ pub struct Contract {
 impl Contract {
     /// The amount invoiced per billing period.
     pub fn period_price(&self) -> Cents {
-        self.billing_period
-            .price(self.monthly_price)
-            .unwrap_or(self.monthly_price)
+        self.billing_period.price(self.monthly_price).unwrap_or(self.monthly_price)
     }
 }
 
@@ -184,25 +181,13 @@ pub struct Actor {
 
 impl Actor {
     pub fn staff(user: &StaffUser) -> Self {
-        Self {
-            kind: "staff",
-            id: Some(user.id.0),
-            name: user.login.to_string(),
-        }
+        Self { kind: "staff", id: Some(user.id.0), name: user.login.to_string() }
     }
     pub fn customer(customer: &Customer) -> Self {
-        Self {
-            kind: "customer",
-            id: Some(customer.id.0),
-            name: customer.number.to_string(),
-        }
+        Self { kind: "customer", id: Some(customer.id.0), name: customer.number.to_string() }
     }
     pub fn system(name: &str) -> Self {
-        Self {
-            kind: "system",
-            id: None,
-            name: name.to_owned(),
-        }
+        Self { kind: "system", id: None, name: name.to_owned() }
     }
 }
 

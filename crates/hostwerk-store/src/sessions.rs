@@ -12,29 +12,16 @@ pub struct SessionInfo {
 
 impl Store {
     /// Starts a session; returns the raw token for the cookie.
-    pub async fn create_session(
-        &self,
-        subject: Subject,
-        ttl_secs: i64,
-    ) -> Result<String, StoreError> {
+    pub async fn create_session(&self, subject: Subject, ttl_secs: i64) -> Result<String, StoreError> {
         self.insert_token("sessions", subject, ttl_secs).await
     }
 
     /// Issues an API bearer token.
-    pub async fn create_api_token(
-        &self,
-        subject: Subject,
-        ttl_secs: i64,
-    ) -> Result<String, StoreError> {
+    pub async fn create_api_token(&self, subject: Subject, ttl_secs: i64) -> Result<String, StoreError> {
         self.insert_token("api_tokens", subject, ttl_secs).await
     }
 
-    async fn insert_token(
-        &self,
-        table: &str,
-        subject: Subject,
-        ttl_secs: i64,
-    ) -> Result<String, StoreError> {
+    async fn insert_token(&self, table: &str, subject: Subject, ttl_secs: i64) -> Result<String, StoreError> {
         let token = new_token();
         let (kind, id) = subject.parts();
         let now = now_ts();
@@ -70,25 +57,16 @@ impl Store {
         .ok_or(StoreError::NotFound)?;
         let subject = Subject::from_parts(&get_str(&row, "kind")?, get_i64(&row, "subject_id")?)
             .ok_or_else(|| StoreError::Corrupt("unknown session kind".into()))?;
-        Ok(SessionInfo {
-            subject,
-            expires_at: get_i64(&row, "expires_at")?,
-        })
+        Ok(SessionInfo { subject, expires_at: get_i64(&row, "expires_at")? })
     }
 
     pub async fn end_session(&self, raw: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(hash_token(raw))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(hash_token(raw)).execute(&self.pool).await?;
         Ok(())
     }
 
     pub async fn revoke_api_token(&self, raw: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
-            .bind(hash_token(raw))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1").bind(hash_token(raw)).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -112,20 +90,13 @@ impl Store {
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = now_ts();
         for table in ["sessions", "api_tokens", "password_reset_tokens"] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1"))
-                .bind(now)
-                .execute(&self.pool)
-                .await?;
+            sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1")).bind(now).execute(&self.pool).await?;
         }
         Ok(())
     }
 
     /// Issues a single-use password-reset token for a customer.
-    pub async fn create_reset_token(
-        &self,
-        customer: CustomerId,
-        ttl_secs: i64,
-    ) -> Result<String, StoreError> {
+    pub async fn create_reset_token(&self, customer: CustomerId, ttl_secs: i64) -> Result<String, StoreError> {
         let token = new_token();
         let now = now_ts();
         sqlx::query(

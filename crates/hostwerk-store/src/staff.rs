@@ -3,18 +3,14 @@
 use hostwerk_domain::{StaffLogin, StaffRole};
 use sqlx::any::AnyRow;
 
-use crate::{
-    get_i64, get_str, now_ts, ts, StaffCredentials, StaffId, StaffUser, Store, StoreError,
-};
+use crate::{get_i64, get_str, now_ts, ts, StaffCredentials, StaffId, StaffUser, Store, StoreError};
 
 fn staff_from_row(r: &AnyRow) -> Result<StaffUser, StoreError> {
     Ok(StaffUser {
         id: StaffId(get_i64(r, "id")?),
-        login: StaffLogin::parse(&get_str(r, "login")?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        login: StaffLogin::parse(&get_str(r, "login")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         display_name: get_str(r, "display_name")?,
-        role: StaffRole::parse(&get_str(r, "role")?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        role: StaffRole::parse(&get_str(r, "role")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         active: get_i64(r, "active")? != 0,
         created_at: ts(get_i64(r, "created_at")?),
     })
@@ -43,53 +39,46 @@ impl Store {
         .await;
         match result {
             Ok(id) => self.staff(StaffId(id)).await,
-            Err(e) if crate::error::is_unique(&e) => Err(StoreError::Conflict(format!(
-                "the login {login} exists already"
-            ))),
+            Err(e) if crate::error::is_unique(&e) => {
+                Err(StoreError::Conflict(format!("the login {login} exists already")))
+            }
             Err(e) => Err(e.into()),
         }
     }
 
     pub async fn staff(&self, id: StaffId) -> Result<StaffUser, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {STAFF_COLUMNS} FROM staff_users WHERE id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         staff_from_row(&row)
     }
 
     pub async fn staff_by_login(&self, login: &StaffLogin) -> Result<StaffUser, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {STAFF_COLUMNS} FROM staff_users WHERE login = $1"
-        ))
-        .bind(login.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        staff_from_row(&row)
-    }
-
-    pub async fn list_staff(&self) -> Result<Vec<StaffUser>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {STAFF_COLUMNS} FROM staff_users ORDER BY login"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(staff_from_row).collect()
-    }
-
-    pub async fn staff_credentials(
-        &self,
-        login: &StaffLogin,
-    ) -> Result<StaffCredentials, StoreError> {
-        let row = sqlx::query("SELECT id, password_hash, active, failed_logins, locked_until FROM staff_users WHERE login = $1")
+        let row = sqlx::query(&format!("SELECT {STAFF_COLUMNS} FROM staff_users WHERE login = $1"))
             .bind(login.as_str())
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
+        staff_from_row(&row)
+    }
+
+    pub async fn list_staff(&self) -> Result<Vec<StaffUser>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {STAFF_COLUMNS} FROM staff_users ORDER BY login"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(staff_from_row).collect()
+    }
+
+    pub async fn staff_credentials(&self, login: &StaffLogin) -> Result<StaffCredentials, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, password_hash, active, failed_logins, locked_until FROM staff_users WHERE login = $1",
+        )
+        .bind(login.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         Ok(StaffCredentials {
             id: StaffId(get_i64(&row, "id")?),
             password_hash: get_str(&row, "password_hash")?,
@@ -99,11 +88,7 @@ impl Store {
         })
     }
 
-    pub async fn staff_login_failed(
-        &self,
-        id: StaffId,
-        locked_until: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn staff_login_failed(&self, id: StaffId, locked_until: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE staff_users SET failed_logins = failed_logins + 1, locked_until = $1 WHERE id = $2")
             .bind(locked_until)
             .bind(id.0)

@@ -14,8 +14,7 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
             if exists.is_none() {
-                let json = serde_json::to_string(tariff)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let json = serde_json::to_string(tariff).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 sqlx::query("INSERT INTO tariffs (id, position, definition, updated_at) VALUES ($1, $2, $3, $4)")
                     .bind(tariff.id.as_str())
                     .bind(pos as i64)
@@ -30,9 +29,7 @@ impl Store {
     }
 
     pub async fn tariffs(&self) -> Result<Vec<Tariff>, StoreError> {
-        let rows = sqlx::query("SELECT definition FROM tariffs ORDER BY position, id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query("SELECT definition FROM tariffs ORDER BY position, id").fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 serde_json::from_str(&get_str(r, "definition")?)

@@ -1,36 +1,21 @@
 //! The storage story (create customer, order, log in, list, change, delete) on SQLite and on PostgreSQL.
 
+#![allow(clippy::unwrap_used)]
+
 use chrono::NaiveDate;
 use hostwerk_domain::{
-    BillingPeriod, CustomerName, DomainName, EmailAddress, Language, NodeName, NodeRole,
-    PostalAddress, TariffCatalog, TariffId,
+    BillingPeriod, CustomerName, DomainName, EmailAddress, Language, NodeName, NodeRole, PostalAddress, TariffCatalog,
+    TariffId,
 };
 use hostwerk_store::{NewContract, NewCustomer, Store, StoreError, Subject};
 
 async fn story(store: Store) {
     let catalog = TariffCatalog::demo();
-    assert_eq!(
-        store.seed_tariffs(&catalog).await.unwrap(),
-        catalog.tariffs.len()
-    );
-    assert_eq!(
-        store.seed_tariffs(&catalog).await.unwrap(),
-        0,
-        "seeding is idempotent"
-    );
-    store
-        .create_node(
-            &NodeName::parse("web001").unwrap(),
-            NodeRole::Webserver,
-            "10.0.0.1",
-        )
-        .await
-        .unwrap();
+    assert_eq!(store.seed_tariffs(&catalog).await.unwrap(), catalog.tariffs.len());
+    assert_eq!(store.seed_tariffs(&catalog).await.unwrap(), 0, "seeding is idempotent");
+    store.create_node(&NodeName::parse("web001").unwrap(), NodeRole::Webserver, "10.0.0.1").await.unwrap();
 
-    let tariff = store
-        .tariff(&TariffId::parse("shared-m").unwrap())
-        .await
-        .unwrap();
+    let tariff = store.tariff(&TariffId::parse("shared-m").unwrap()).await.unwrap();
     let contract = NewContract {
         tariff: tariff.clone(),
         period: BillingPeriod::Yearly,
@@ -45,184 +30,89 @@ async fn story(store: Store) {
         password_hash: "hash-a".into(),
         phone_password_hash: "hash-p".into(),
     };
-    let anna = store
-        .create_customer(&new("anna@example.de"), &contract)
-        .await
-        .unwrap();
-    let bert = store
-        .create_customer(&new("bert@example.de"), &contract)
-        .await
-        .unwrap();
+    let anna = store.create_customer(&new("anna@example.de"), &contract).await.unwrap();
+    let bert = store.create_customer(&new("bert@example.de"), &contract).await.unwrap();
     assert_eq!(anna.number.to_string(), "K1000001");
     assert_eq!(bert.number.to_string(), "K1000002");
-    let dup = store
-        .create_customer(&new("ANNA@example.de"), &contract)
-        .await;
+    let dup = store.create_customer(&new("ANNA@example.de"), &contract).await;
     assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
 
     // log in by number or e-mail
     let creds = store.customer_credentials("k1000001").await.unwrap();
     assert_eq!(creds.id, anna.id);
-    assert_eq!(
-        store
-            .customer_credentials("Anna@Example.de")
-            .await
-            .unwrap()
-            .id,
-        anna.id
-    );
-    assert!(matches!(
-        store.customer_credentials("nobody@example.de").await,
-        Err(StoreError::NotFound)
-    ));
+    assert_eq!(store.customer_credentials("Anna@Example.de").await.unwrap().id, anna.id);
+    assert!(matches!(store.customer_credentials("nobody@example.de").await, Err(StoreError::NotFound)));
     store.customer_login_failed(anna.id, 42).await.unwrap();
-    assert_eq!(
-        store
-            .customer_credentials("K1000001")
-            .await
-            .unwrap()
-            .failed_logins,
-        1
-    );
+    assert_eq!(store.customer_credentials("K1000001").await.unwrap().failed_logins, 1);
     store.customer_login_succeeded(anna.id).await.unwrap();
 
-    let session = store
-        .create_session(Subject::Customer(anna.id), 3600)
-        .await
-        .unwrap();
-    assert_eq!(
-        store.session(&session).await.unwrap().subject,
-        Subject::Customer(anna.id)
-    );
+    let session = store.create_session(Subject::Customer(anna.id), 3600).await.unwrap();
+    assert_eq!(store.session(&session).await.unwrap().subject, Subject::Customer(anna.id));
 
     // list
     let contracts = store.contracts(anna.id).await.unwrap();
     assert_eq!(contracts.len(), 1);
     let c = &contracts[0];
     assert_eq!(c.tariff_name, "SharedHosting M");
-    assert_eq!(
-        c.prepaid_until,
-        NaiveDate::from_ymd_opt(2027, 1, 30).unwrap()
-    );
+    assert_eq!(c.prepaid_until, NaiveDate::from_ymd_opt(2027, 1, 30).unwrap());
     assert_eq!(c.system_user.as_str(), "k1000001c1");
     assert_eq!(c.node.as_deref(), Some("web001"));
     assert_eq!(c.period_price().get(), 899 * 12);
-    let domain = store
-        .add_domain(
-            anna.id,
-            c.id,
-            &DomainName::parse("anna.de").unwrap(),
-            "AUTH-1",
-        )
-        .await
-        .unwrap();
+    let domain = store.add_domain(anna.id, c.id, &DomainName::parse("anna.de").unwrap(), "AUTH-1").await.unwrap();
     let mailbox = store.add_mailbox(anna.id, domain.id, "info").await.unwrap();
     assert_eq!(mailbox.address.as_str(), "info@anna.de");
-    assert!(matches!(
-        store.add_mailbox(anna.id, domain.id, "info").await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(store.add_mailbox(anna.id, domain.id, "info").await, Err(StoreError::Conflict(_))));
 
     // scoping: Bert reaches none of Anna's rows
+    assert!(matches!(store.contract(bert.id, c.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.add_mailbox(bert.id, domain.id, "evil").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.delete_mailbox(bert.id, mailbox.id).await, Err(StoreError::NotFound)));
     assert!(matches!(
-        store.contract(bert.id, c.id).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        store.add_mailbox(bert.id, domain.id, "evil").await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        store.delete_mailbox(bert.id, mailbox.id).await,
-        Err(StoreError::NotFound)
-    ));
-    assert!(matches!(
-        store
-            .add_domain(bert.id, c.id, &DomainName::parse("bert.de").unwrap(), "x")
-            .await,
+        store.add_domain(bert.id, c.id, &DomainName::parse("bert.de").unwrap(), "x").await,
         Err(StoreError::NotFound)
     ));
     assert!(store.domains(bert.id).await.unwrap().is_empty());
 
     // change
-    store
-        .update_customer_profile(
-            anna.id,
-            &EmailAddress::parse("anna@neu.de").unwrap(),
-            Language::En,
-        )
-        .await
-        .unwrap();
+    store.update_customer_profile(anna.id, &EmailAddress::parse("anna@neu.de").unwrap(), Language::En).await.unwrap();
     let anna2 = store.customer(anna.id).await.unwrap();
-    assert_eq!(
-        (anna2.email.as_str(), anna2.language),
-        ("anna@neu.de", Language::En)
-    );
+    assert_eq!((anna2.email.as_str(), anna2.language), ("anna@neu.de", Language::En));
     assert!(matches!(
-        store
-            .update_customer_profile(
-                bert.id,
-                &EmailAddress::parse("anna@neu.de").unwrap(),
-                Language::De
-            )
-            .await,
+        store.update_customer_profile(bert.id, &EmailAddress::parse("anna@neu.de").unwrap(), Language::De).await,
         Err(StoreError::Conflict(_))
     ));
 
     // reset token: single use
     let reset = store.create_reset_token(anna.id, 3600).await.unwrap();
     assert_eq!(store.consume_reset_token(&reset).await.unwrap(), anna.id);
-    assert!(matches!(
-        store.consume_reset_token(&reset).await,
-        Err(StoreError::NotFound)
-    ));
-    assert_eq!(
-        store
-            .end_all_sessions(Subject::Customer(anna.id))
-            .await
-            .unwrap(),
-        1
-    );
+    assert!(matches!(store.consume_reset_token(&reset).await, Err(StoreError::NotFound)));
+    assert_eq!(store.end_all_sessions(Subject::Customer(anna.id)).await.unwrap(), 1);
     assert!(store.session(&session).await.is_err());
 
     // delete
-    assert_eq!(
-        store.delete_mailbox(anna.id, mailbox.id).await.unwrap(),
-        "info@anna.de"
-    );
+    assert_eq!(store.delete_mailbox(anna.id, mailbox.id).await.unwrap(), "info@anna.de");
     assert!(store.mailboxes(anna.id).await.unwrap().is_empty());
     let node = store.nodes().await.unwrap().remove(0);
-    assert!(matches!(
-        store.delete_node(node.id).await,
-        Err(StoreError::Conflict(_))
-    ));
+    assert!(matches!(store.delete_node(node.id).await, Err(StoreError::Conflict(_))));
 }
 
 #[tokio::test]
 async fn story_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&Store::sqlite_url(dir.path()))
-        .await
-        .unwrap();
+    let store = Store::connect(&Store::sqlite_url(dir.path())).await.unwrap();
     story(store.clone()).await;
     // migrations are idempotent across restarts
     store.close().await;
-    Store::connect(&Store::sqlite_url(dir.path()))
-        .await
-        .unwrap();
+    Store::connect(&Store::sqlite_url(dir.path())).await.unwrap();
 }
 
 #[tokio::test]
 async fn story_on_postgres() {
     let Ok(url) = std::env::var("HOSTWERK_TEST_POSTGRES_URL") else {
-        println!(
-            "SKIPPED story_on_postgres: HOSTWERK_TEST_POSTGRES_URL is not set (.ci/run sets it)"
-        );
+        println!("SKIPPED story_on_postgres: HOSTWERK_TEST_POSTGRES_URL is not set (.ci/run sets it)");
         return;
     };
-    let db = hostwerk_store::testing::fresh_postgres_database(&url)
-        .await
-        .unwrap();
+    let db = hostwerk_store::testing::fresh_postgres_database(&url).await.unwrap();
     let store = Store::connect(&db).await.unwrap();
     story(store.clone()).await;
     store.close().await;
