@@ -15,7 +15,7 @@ use std::time::Instant;
 use crossbeam_channel::{bounded, Receiver, Sender};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 
-use crate::blob::{seal_blob, BlobType};
+use crate::blob::BlobType;
 use crate::chunker::chunk_stream;
 use crate::error::{Error, Result};
 use crate::id::Id;
@@ -88,12 +88,8 @@ impl Saver<'_> {
                 BlobType::Data => self.data_blobs.fetch_add(1, Ordering::Relaxed),
                 BlobType::Tree => self.tree_blobs.fetch_add(1, Ordering::Relaxed),
             };
-            self.bytes_added
-                .fetch_add(data.len() as u64, Ordering::Relaxed);
-            let tx = self
-                .blob_tx
-                .read()
-                .map_err(|_| Error::Invalid("poisoned".into()))?;
+            self.bytes_added.fetch_add(data.len() as u64, Ordering::Relaxed);
+            let tx = self.blob_tx.read().map_err(|_| Error::Invalid("poisoned".into()))?;
             tx.as_ref()
                 .ok_or_else(|| Error::Invalid("pack writers closed".into()))?
                 .send((kind, id, data))
@@ -132,33 +128,58 @@ impl Saver<'_> {
     }
 }
 
-/// Collects written packs and writes index files.
+/// Fills one pack at a time (shared by the packer threads), stores full packs, writes index files.
 struct PackSink<'a> {
     repo: &'a Repository,
+    /// The pack being filled with data blobs, and the one with tree blobs (kept apart so that
+    /// reading trees touches few, small packs).
+    current: [Mutex<PackWriter>; 2],
     pending: Mutex<Vec<IndexPack>>,
     bytes_stored: AtomicU64,
     packs_written: AtomicU64,
 }
 
 impl PackSink<'_> {
+    fn capacity(&self) -> usize {
+        // Room for one maximal blob beyond the target, plus the directory.
+        self.repo.config().pack_size as usize + self.repo.config().chunker.max as usize + 64 * 1024
+    }
+
+    fn add(&self, blob: &crate::blob::SealedBlob) -> Result<()> {
+        let full = {
+            let slot = &self.current[usize::from(blob.kind == BlobType::Tree)];
+            let mut w = slot.lock().map_err(|_| Error::Invalid("poisoned".into()))?;
+            w.add(blob);
+            if w.size() >= self.repo.config().pack_size as usize {
+                Some(std::mem::replace(&mut *w, PackWriter::with_capacity(self.capacity())))
+            } else {
+                None
+            }
+        };
+        match full {
+            Some(w) => self.store(w),
+            None => Ok(()),
+        }
+    }
+
+    fn finish_pack(&self) -> Result<()> {
+        for slot in &self.current {
+            let w = std::mem::take(&mut *slot.lock().map_err(|_| Error::Invalid("poisoned".into()))?);
+            if !w.is_empty() {
+                self.store(w)?;
+            }
+        }
+        Ok(())
+    }
+
     fn store(&self, w: PackWriter) -> Result<()> {
         let fp = w.finish(self.repo.key());
-        self.repo
-            .backend()
-            .put(crate::backend::FileType::Pack, &fp.id.to_hex(), &fp.bytes)?;
-        self.bytes_stored
-            .fetch_add(fp.bytes.len() as u64, Ordering::Relaxed);
+        self.repo.backend().put(crate::backend::FileType::Pack, &fp.id.to_hex(), &fp.bytes)?;
+        self.bytes_stored.fetch_add(fp.bytes.len() as u64, Ordering::Relaxed);
         self.packs_written.fetch_add(1, Ordering::Relaxed);
         let to_write = {
-            let mut p = self
-                .pending
-                .lock()
-                .map_err(|_| Error::Invalid("poisoned".into()))?;
-            p.push(IndexPack {
-                id: fp.id,
-                size: fp.bytes.len() as u64,
-                entries: fp.entries,
-            });
+            let mut p = self.pending.lock().map_err(|_| Error::Invalid("poisoned".into()))?;
+            p.push(IndexPack { id: fp.id, size: fp.bytes.len() as u64, entries: fp.entries });
             if p.len() >= INDEX_EVERY_PACKS {
                 std::mem::take(&mut *p)
             } else {
@@ -172,12 +193,7 @@ impl PackSink<'_> {
     }
 
     fn flush_index(&self) -> Result<()> {
-        let rest = std::mem::take(
-            &mut *self
-                .pending
-                .lock()
-                .map_err(|_| Error::Invalid("poisoned".into()))?,
-        );
+        let rest = std::mem::take(&mut *self.pending.lock().map_err(|_| Error::Invalid("poisoned".into()))?);
         if !rest.is_empty() {
             self.repo.write_index(&rest)?;
         }
@@ -186,18 +202,11 @@ impl PackSink<'_> {
 }
 
 fn packer(repo: &Repository, sink: &PackSink<'_>, rx: Receiver<BlobMsg>) -> Result<()> {
-    let target = repo.config().pack_size as usize;
-    let mut w = PackWriter::new();
+    let mut sealer = crate::blob::Sealer::default();
     for (kind, id, data) in rx {
-        let sealed = seal_blob(repo.key(), kind, id, &data);
+        let sealed = sealer.seal(repo.key(), kind, id, &data);
         drop(data);
-        w.add(&sealed);
-        if w.size() >= target {
-            sink.store(std::mem::take(&mut w))?;
-        }
-    }
-    if !w.is_empty() {
-        sink.store(w)?;
+        sink.add(&sealed)?;
     }
     Ok(())
 }
@@ -249,14 +258,8 @@ impl Excluder {
                 names.add(g);
             }
         }
-        let build = |b: GlobSetBuilder| {
-            b.build()
-                .map_err(|e| Error::Invalid(format!("exclude patterns: {e}")))
-        };
-        Ok(Excluder {
-            names: build(names)?,
-            paths: build(paths)?,
-        })
+        let build = |b: GlobSetBuilder| b.build().map_err(|e| Error::Invalid(format!("exclude patterns: {e}")));
+        Ok(Excluder { names: build(names)?, paths: build(paths)? })
     }
 
     fn excluded(&self, path: &Path, name: &OsStr) -> bool {
@@ -359,9 +362,9 @@ impl Walker<'_, '_> {
             NodeKind::File => {
                 self.summary.total_files += 1;
                 self.summary.total_bytes += node.size;
-                if let Some(p) = pnode.filter(|p| {
-                    node.unchanged_from(p) && p.content.iter().all(|id| self.saver.known(id))
-                }) {
+                if let Some(p) =
+                    pnode.filter(|p| node.unchanged_from(p) && p.content.iter().all(|id| self.saver.known(id)))
+                {
                     node.content = p.content.clone();
                     self.summary.files_unmodified += 1;
                     self.progress.add_bytes(node.size);
@@ -375,11 +378,7 @@ impl Walker<'_, '_> {
                 }
                 let (tx, rx) = bounded(1);
                 self.jobs
-                    .send(FileJob {
-                        path: path.clone(),
-                        size: node.size,
-                        reply: tx,
-                    })
+                    .send(FileJob { path: path.clone(), size: node.size, reply: tx })
                     .map_err(|_| Error::Invalid("file readers stopped".into()))?;
                 Ok(Some(Pending::File(node, path, rx)))
             }
@@ -412,21 +411,22 @@ impl Walker<'_, '_> {
                 return Ok(None);
             }
         };
-        let mut names = Vec::new();
+        let mut entries = Vec::new();
         for e in rd {
             match e {
-                Ok(e) => names.push(e.file_name()),
+                Ok(e) => entries.push((e.file_name(), e)),
                 Err(e) => self.error(dir, e),
             }
         }
-        names.sort();
-        let mut nodes = Vec::with_capacity(names.len());
-        for name in names {
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut nodes = Vec::with_capacity(entries.len());
+        for (name, entry) in entries {
             let path = dir.join(&name);
             if self.excluder.excluded(&path, &name) {
                 continue;
             }
-            let meta = match fs::symlink_metadata(&path) {
+            // lstat relative to the open directory (no path walk).
+            let meta = match entry.metadata() {
                 Ok(m) => m,
                 Err(e) => {
                     self.error(&path, e);
@@ -472,9 +472,7 @@ impl Walker<'_, '_> {
 fn current_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| {
         use std::os::unix::fs::MetadataExt;
-        fs::metadata("/proc/self")
-            .map(|m| format!("uid {}", m.uid()))
-            .unwrap_or_default()
+        fs::metadata("/proc/self").map(|m| format!("uid {}", m.uid())).unwrap_or_default()
     })
 }
 
@@ -515,9 +513,7 @@ pub fn backup(
     let (paths, display_paths): (Vec<PathBuf>, Vec<String>) = match &opts.stdin_name {
         Some(name) => {
             if name.is_empty() || name.contains('/') {
-                return Err(Error::Invalid(format!(
-                    "--stdin-name {name:?} must be a plain file name"
-                )));
+                return Err(Error::Invalid(format!("--stdin-name {name:?} must be a plain file name")));
             }
             (vec![], vec![format!("/{name}")])
         }
@@ -537,25 +533,16 @@ pub fn backup(
     let parent = if opts.force || opts.stdin_name.is_some() {
         None
     } else {
-        repo.snapshots()?
-            .into_iter()
-            .rev()
-            .find(|s| s.snapshot.hostname == host && s.snapshot.paths == display_paths)
+        repo.snapshots()?.into_iter().rev().find(|s| s.snapshot.hostname == host && s.snapshot.paths == display_paths)
     };
     let parent_tree = match &parent {
         Some(p) => repo.load_tree(&p.snapshot.tree).ok(),
         None => None,
     };
 
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        })
-        .max(1);
-    let (blob_tx, blob_rx) = bounded::<BlobMsg>(threads * 4);
+    let threads =
+        opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
+    let (blob_tx, blob_rx) = bounded::<BlobMsg>(threads);
     let (job_tx, job_rx) = bounded::<FileJob>(threads * 16);
     let saver = Saver {
         repo,
@@ -569,6 +556,7 @@ pub fn backup(
     };
     let sink = PackSink {
         repo,
+        current: [Mutex::new(PackWriter::new()), Mutex::new(PackWriter::new())],
         pending: Mutex::new(Vec::new()),
         bytes_stored: AtomicU64::new(0),
         packs_written: AtomicU64::new(0),
@@ -606,13 +594,10 @@ pub fn backup(
         let walk = (|| -> Result<Id> {
             let root = match (&opts.stdin_name, stdin) {
                 (Some(name), Some(input)) => {
-                    let (ids, n) =
-                        saver
-                            .save_stream(input, None, progress)
-                            .map_err(|e| match e {
-                                Ok(e) => Error::io("read", "<stdin>", e),
-                                Err(e) => e,
-                            })?;
+                    let (ids, n) = saver.save_stream(input, None, progress).map_err(|e| match e {
+                        Ok(e) => Error::io("read", "<stdin>", e),
+                        Err(e) => e,
+                    })?;
                     use std::os::unix::fs::MetadataExt;
                     let me = fs::metadata("/proc/self").ok();
                     let now = chrono::Utc::now();
@@ -639,9 +624,7 @@ pub fn backup(
                     walker.summary.files_new = 1;
                     walker.push_dir(vec![Pending::Done(node)])?
                 }
-                (Some(_), None) => {
-                    return Err(Error::Invalid("--stdin-name given but no input".into()))
-                }
+                (Some(_), None) => return Err(Error::Invalid("--stdin-name given but no input".into())),
                 (None, _) => {
                     let mut trie = Trie::default();
                     for p in &paths {
@@ -663,11 +646,7 @@ pub fn backup(
             while !walker.queue.is_empty() {
                 walker.finalize_front()?;
             }
-            walker
-                .results
-                .get(&root)
-                .copied()
-                .ok_or_else(|| Error::Invalid("root tree missing".into()))
+            walker.results.get(&root).copied().ok_or_else(|| Error::Invalid("root tree missing".into()))
         })();
         let summary = std::mem::take(&mut walker.summary);
         let errors = std::mem::take(&mut walker.errors);
@@ -681,10 +660,7 @@ pub fn backup(
         }
         let packer_results: Vec<Result<()>> = packers
             .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Invalid("pack writer panicked".into())))
-            })
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("pack writer panicked".into()))))
             .collect();
         (walk.map(|root| (root, summary, errors)), packer_results)
     });
@@ -692,6 +668,7 @@ pub fn backup(
         r?;
     }
     let (root, mut summary, errors) = walk_result?;
+    sink.finish_pack()?;
     sink.flush_index()?;
 
     summary.bytes_read = saver.bytes_read.load(Ordering::Relaxed);
@@ -716,11 +693,5 @@ pub fn backup(
     };
     repo.invalidate_index();
     let id = repo.write_snapshot(&snapshot)?;
-    Ok(BackupResult {
-        snapshot: SnapshotInfo {
-            id,
-            short_id: id.short(),
-            snapshot,
-        },
-    })
+    Ok(BackupResult { snapshot: SnapshotInfo { id, short_id: id.short(), snapshot } })
 }

@@ -33,6 +33,12 @@ impl BlobType {
     }
 }
 
+thread_local! {
+    /// One zstd decompression context per thread (creating one per blob is costly).
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        std::cell::RefCell::new(zstd::bulk::Decompressor::new().ok());
+}
+
 /// zstd level for blobs.
 pub const ZSTD_LEVEL: i32 = 3;
 
@@ -61,9 +67,12 @@ pub struct SealedBlob {
 
 /// Compresses (if that shrinks it) and encrypts a blob whose id is already known.
 pub fn seal_blob(key: &MasterKey, kind: BlobType, id: Id, plain: &[u8]) -> SealedBlob {
-    let compressed = zstd::bulk::compress(plain, ZSTD_LEVEL)
-        .ok()
-        .filter(|c| c.len() < plain.len());
+    let compressed = zstd::bulk::compress(plain, ZSTD_LEVEL).ok();
+    seal_compressed(key, kind, id, plain, compressed)
+}
+
+fn seal_compressed(key: &MasterKey, kind: BlobType, id: Id, plain: &[u8], compressed: Option<Vec<u8>>) -> SealedBlob {
+    let compressed = compressed.filter(|c| c.len() < plain.len());
     let (payload, is_compressed) = match &compressed {
         Some(c) => (c.as_slice(), true),
         None => (plain, false),
@@ -74,6 +83,34 @@ pub fn seal_blob(key: &MasterKey, kind: BlobType, id: Id, plain: &[u8]) -> Seale
         raw_length: plain.len() as u32,
         compressed: is_compressed,
         data: key.encrypt(payload, &aad(kind, &id)),
+    }
+}
+
+/// Seals blobs with a reusable zstd context (one per worker thread).
+pub struct Sealer {
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer")
+    }
+}
+
+impl Default for Sealer {
+    fn default() -> Self {
+        Sealer { compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL).ok() }
+    }
+}
+
+impl Sealer {
+    /// Like [`seal_blob`], reusing this sealer's compression context.
+    pub fn seal(&mut self, key: &MasterKey, kind: BlobType, id: Id, plain: &[u8]) -> SealedBlob {
+        let compressed = match self.compressor.as_mut() {
+            Some(c) => c.compress(plain).ok(),
+            None => zstd::bulk::compress(plain, ZSTD_LEVEL).ok(),
+        };
+        seal_compressed(key, kind, id, plain, compressed)
     }
 }
 
@@ -90,17 +127,17 @@ pub fn open_blob(
         .decrypt(data, &aad(kind, id))
         .ok_or_else(|| Error::corrupt("blob", id.to_hex(), "authentication failed"))?;
     let plain = if compressed {
-        zstd::bulk::decompress(&payload, raw_length as usize)
+        DECOMPRESSOR
+            .with(|d| match d.borrow_mut().as_mut() {
+                Some(d) => d.decompress(&payload, raw_length as usize),
+                None => zstd::bulk::decompress(&payload, raw_length as usize),
+            })
             .map_err(|e| Error::corrupt("blob", id.to_hex(), format!("zstd: {e}")))?
     } else {
         payload
     };
     if plain.len() != raw_length as usize || key.blob_id(&plain) != *id {
-        return Err(Error::corrupt(
-            "blob",
-            id.to_hex(),
-            "content does not match its id",
-        ));
+        return Err(Error::corrupt("blob", id.to_hex(), "content does not match its id"));
     }
     Ok(plain)
 }

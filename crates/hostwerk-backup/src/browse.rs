@@ -27,10 +27,7 @@ pub fn find_node(repo: &Repository, root: &Id, path: &Path) -> Result<Option<Nod
     let mut tree = repo.load_tree(root)?;
     let mut found = None;
     for (i, name) in names.iter().enumerate() {
-        let node = tree
-            .find(name)
-            .cloned()
-            .ok_or_else(|| Error::PathNotFound(path.display().to_string()))?;
+        let node = tree.find(name).cloned().ok_or_else(|| Error::PathNotFound(path.display().to_string()))?;
         if i + 1 < names.len() {
             let sub = node
                 .subtree
@@ -76,9 +73,7 @@ fn entry(path: &Path, n: &Node) -> LsEntry {
         mode: n.mode,
         uid: n.uid,
         gid: n.gid,
-        mtime: chrono::DateTime::from_timestamp(secs, nanos)
-            .map(|t| t.to_rfc3339())
-            .unwrap_or_default(),
+        mtime: chrono::DateTime::from_timestamp(secs, nanos).map(|t| t.to_rfc3339()).unwrap_or_default(),
         link_target: n.link_target.clone(),
     }
 }
@@ -88,18 +83,11 @@ pub fn ls(repo: &Repository, root: &Id, path: &Path) -> Result<Vec<LsEntry>> {
     let mut out = Vec::new();
     let base = PathBuf::from("/").join(path.strip_prefix("/").unwrap_or(path));
     match find_node(repo, root, path)? {
-        None => walk(
-            repo,
-            &repo.load_tree(root)?,
-            &PathBuf::from("/"),
-            &mut |p, n| out.push(entry(p, n)),
-        )?,
+        None => walk(repo, &repo.load_tree(root)?, &PathBuf::from("/"), &mut |p, n| out.push(entry(p, n)))?,
         Some(n) => {
             out.push(entry(&base, &n));
             if let (NodeKind::Dir, Some(sub)) = (n.kind, n.subtree) {
-                walk(repo, &repo.load_tree(&sub)?, &base, &mut |p, n| {
-                    out.push(entry(p, n))
-                })?;
+                walk(repo, &repo.load_tree(&sub)?, &base, &mut |p, n| out.push(entry(p, n)))?;
             }
         }
     }
@@ -107,12 +95,7 @@ pub fn ls(repo: &Repository, root: &Id, path: &Path) -> Result<Vec<LsEntry>> {
 }
 
 /// Calls `f` for every node below `tree` (pre-order), with its path.
-pub fn walk(
-    repo: &Repository,
-    tree: &Tree,
-    dir: &Path,
-    f: &mut dyn FnMut(&Path, &Node),
-) -> Result<()> {
+pub fn walk(repo: &Repository, tree: &Tree, dir: &Path, f: &mut dyn FnMut(&Path, &Node)) -> Result<()> {
     for n in &tree.nodes {
         let p = dir.join(n.os_name());
         f(&p, n);
@@ -136,13 +119,7 @@ pub struct FileReader<'a> {
 impl<'a> FileReader<'a> {
     /// A reader over the content of a file node.
     pub fn new(repo: &'a Repository, node: &Node) -> FileReader<'a> {
-        FileReader {
-            repo,
-            content: node.content.clone(),
-            next: 0,
-            buf: Vec::new(),
-            pos: 0,
-        }
+        FileReader { repo, content: node.content.clone(), next: 0, buf: Vec::new(), pos: 0 }
     }
 }
 

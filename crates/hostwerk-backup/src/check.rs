@@ -55,9 +55,7 @@ pub fn check(repo: &Repository, read_data: bool) -> Result<CheckReport> {
         match repo.read_index_file(&name) {
             Ok(packs) => {
                 for p in &packs {
-                    indexed
-                        .entry(p.id)
-                        .or_insert_with(|| (p.size, p.entries.clone()));
+                    indexed.entry(p.id).or_insert_with(|| (p.size, p.entries.clone()));
                 }
                 mi.add(packs);
             }
@@ -70,24 +68,16 @@ pub fn check(repo: &Repository, read_data: bool) -> Result<CheckReport> {
     r.packs = files.len();
     for (id, (size, _)) in &indexed {
         match files.get(&id.to_hex()) {
-            None => r
-                .errors
-                .push(format!("pack {id} is listed in the index but missing")),
-            Some(s) if s != size => r.errors.push(format!(
-                "pack {id} has {s} bytes but the index says {size} (truncated or damaged)"
-            )),
+            None => r.errors.push(format!("pack {id} is listed in the index but missing")),
+            Some(s) if s != size => {
+                r.errors.push(format!("pack {id} has {s} bytes but the index says {size} (truncated or damaged)"))
+            }
             _ => {}
         }
     }
     for name in files.keys() {
-        if name
-            .parse::<Id>()
-            .map(|id| !indexed.contains_key(&id))
-            .unwrap_or(true)
-        {
-            r.warnings.push(format!(
-                "pack {name} is not in any index (left by an interrupted run; prune removes it)"
-            ));
+        if name.parse::<Id>().map(|id| !indexed.contains_key(&id)).unwrap_or(true) {
+            r.warnings.push(format!("pack {name} is not in any index (left by an interrupted run; prune removes it)"));
         }
     }
 
@@ -95,8 +85,7 @@ pub fn check(repo: &Repository, read_data: bool) -> Result<CheckReport> {
     let mut seen = HashSet::new();
     for (name, _) in repo.backend().list(FileType::Snapshot)? {
         let Ok(id) = name.parse::<Id>() else {
-            r.warnings
-                .push(format!("snapshot file {name:?} has no valid name"));
+            r.warnings.push(format!("snapshot file {name:?} has no valid name"));
             continue;
         };
         let snap = match repo.read_snapshot(&id) {
@@ -114,16 +103,10 @@ pub fn check(repo: &Repository, read_data: bool) -> Result<CheckReport> {
             }
             r.trees += 1;
             if mi.get(&t).is_none() {
-                r.errors.push(format!(
-                    "snapshot {}: tree {t} is not in any index",
-                    id.short()
-                ));
+                r.errors.push(format!("snapshot {}: tree {t} is not in any index", id.short()));
                 continue;
             }
-            let tree = match repo
-                .read_blob(&t)
-                .and_then(|b| crate::tree::Tree::decode(&b, &t))
-            {
+            let tree = match repo.read_blob(&t).and_then(|b| crate::tree::Tree::decode(&b, &t)) {
                 Ok(tree) => tree,
                 Err(e) => {
                     r.errors.push(format!("snapshot {}: {e}", id.short()));
@@ -134,9 +117,7 @@ pub fn check(repo: &Repository, read_data: bool) -> Result<CheckReport> {
                 if n.kind == NodeKind::Dir {
                     match n.subtree {
                         Some(s) => stack.push(s),
-                        None => r
-                            .errors
-                            .push(format!("tree {t}: folder {:?} has no subtree", n.name)),
+                        None => r.errors.push(format!("tree {t}: folder {:?} has no subtree", n.name)),
                     }
                 }
                 for c in &n.content {
@@ -173,9 +154,7 @@ pub fn check(repo: &Repository, read_data: bool) -> Result<CheckReport> {
             let Ok(id) = name.parse::<Id>() else { continue };
             if let Some((_, idx_entries)) = indexed.get(&id) {
                 if *idx_entries != entries {
-                    r.errors.push(format!(
-                        "pack {name}: its directory does not match the index"
-                    ));
+                    r.errors.push(format!("pack {name}: its directory does not match the index"));
                 }
             }
             for e in entries {

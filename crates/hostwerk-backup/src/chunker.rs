@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use fastcdc::v2020::{Normalization, StreamCDC};
+use fastcdc::v2020::{FastCDC, Normalization};
 
 use crate::config::ChunkerParams;
 
@@ -29,24 +29,47 @@ pub fn chunk_stream<R: Read, E>(
         // The file grew while reading: chunk what we have properly.
         return chunk_stream(params, seed, std::io::Cursor::new(buf), None, f, io_err);
     }
-    let cdc = StreamCDC::with_level_and_seed(
-        reader,
-        params.min,
-        params.avg,
-        params.max,
-        Normalization::Level1,
-        seed,
-    );
-    let mut total = 0;
-    for chunk in cdc {
-        let chunk = chunk.map_err(|e| match e {
-            fastcdc::v2020::Error::IoError(e) => io_err(e),
-            other => io_err(std::io::Error::other(other.to_string())),
-        })?;
-        total += chunk.length as u64;
-        f(chunk.data)?;
+    // Streaming over a buffer of twice the maximum chunk size: a cut is only searched when at least
+    // `max` bytes (or the end of input) are buffered, so boundaries never depend on read sizes.
+    let max = params.max as usize;
+    let cap = size_hint.map_or(2 * max, |s| (s as usize).saturating_add(1).min(2 * max));
+    let mut buf = vec![0u8; cap];
+    let mut len = 0;
+    let mut eof = false;
+    let mut total = 0u64;
+    loop {
+        while !eof && len < buf.len() {
+            match reader.read(&mut buf[len..]) {
+                Ok(0) => eof = true,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io_err(e)),
+            }
+        }
+        if !eof && buf.len() < 2 * max {
+            // The input is longer than its size hint said.
+            buf.resize(2 * max, 0);
+            continue;
+        }
+        if len == 0 {
+            return Ok(total);
+        }
+        let cdc =
+            FastCDC::with_level_and_seed(&buf[..len], params.min, params.avg, params.max, Normalization::Level1, seed);
+        let mut pos = 0;
+        while pos < len && (eof || len - pos >= max) {
+            let (_, end) = cdc.cut(pos, len - pos);
+            let end = end.max(pos + 1).min(len);
+            f(buf[pos..end].to_vec())?;
+            total += (end - pos) as u64;
+            pos = end;
+        }
+        if eof && pos >= len {
+            return Ok(total);
+        }
+        buf.copy_within(pos..len, 0);
+        len -= pos;
     }
-    Ok(total)
 }
 
 /// Chunk boundaries (lengths) of an in-memory buffer; used by tests and tools.
@@ -64,4 +87,52 @@ pub fn chunk_lengths(params: &ChunkerParams, seed: u64, data: &[u8]) -> Vec<usiz
         |e| e,
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that returns few bytes per call.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            self.1 = self.1 % 7919 + 1;
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn boundaries_do_not_depend_on_reads_or_size_hints() {
+        let p = ChunkerParams { min: 1024, avg: 4096, max: 16384 };
+        let mut x = 1u64;
+        let data: Vec<u8> = (0..300_000)
+            .map(|_| {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (x >> 33) as u8
+            })
+            .collect();
+        let want = chunk_lengths(&p, 3, &data);
+        assert!(want.len() > 20);
+        for hint in [None, Some(10), Some(5000), Some(data.len() as u64)] {
+            let mut got = Vec::new();
+            chunk_stream::<_, std::io::Error>(
+                &p,
+                3,
+                Trickle(&data, 0),
+                hint,
+                |c| {
+                    got.push(c.len());
+                    Ok(())
+                },
+                |e| e,
+            )
+            .unwrap();
+            assert_eq!(got, want, "hint {hint:?}");
+        }
+    }
 }

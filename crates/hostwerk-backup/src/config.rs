@@ -20,20 +20,14 @@ pub struct ChunkerParams {
 
 impl Default for ChunkerParams {
     fn default() -> Self {
-        ChunkerParams {
-            min: 256 * 1024,
-            avg: 1024 * 1024,
-            max: 4 * 1024 * 1024,
-        }
+        ChunkerParams { min: 256 * 1024, avg: 1024 * 1024, max: 4 * 1024 * 1024 }
     }
 }
 
 impl ChunkerParams {
     /// Checks the sizes are within what the FastCDC v2020 chunker accepts.
     pub fn validate(&self) -> Result<()> {
-        use fastcdc::v2020::{
-            AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN,
-        };
+        use fastcdc::v2020::{AVERAGE_MAX, AVERAGE_MIN, MAXIMUM_MAX, MAXIMUM_MIN, MINIMUM_MAX, MINIMUM_MIN};
         let ok = (MINIMUM_MIN..=MINIMUM_MAX).contains(&self.min)
             && (AVERAGE_MIN..=AVERAGE_MAX).contains(&self.avg)
             && (MAXIMUM_MIN..=MAXIMUM_MAX).contains(&self.max)
@@ -42,9 +36,7 @@ impl ChunkerParams {
         if ok {
             Ok(())
         } else {
-            Err(Error::Invalid(format!(
-                "chunker sizes out of range: {self:?}"
-            )))
+            Err(Error::Invalid(format!("chunker sizes out of range: {self:?}")))
         }
     }
 }
@@ -65,14 +57,11 @@ pub struct Config {
 impl Config {
     /// Parses and validates the config file.
     pub fn decode(bytes: &[u8]) -> Result<Config> {
-        let c: Config = serde_json::from_slice(bytes)
-            .map_err(|e| Error::corrupt("config", "config", e.to_string()))?;
+        let c: Config = serde_json::from_slice(bytes).map_err(|e| Error::corrupt("config", "config", e.to_string()))?;
         if c.version != FORMAT_VERSION {
             return Err(Error::UnsupportedVersion(c.version));
         }
-        c.chunker
-            .validate()
-            .map_err(|e| Error::corrupt("config", "config", e.to_string()))?;
+        c.chunker.validate().map_err(|e| Error::corrupt("config", "config", e.to_string()))?;
         if c.pack_size < 1024 * 1024 || c.pack_size > 1024 * 1024 * 1024 {
             return Err(Error::corrupt("config", "config", "pack size out of range"));
         }

@@ -44,12 +44,7 @@ impl MasterKey {
         let seed = blake3::derive_key("hostwerk-backup v1 chunker seed", &material);
         let mut s = [0u8; 8];
         s.copy_from_slice(&seed[..8]);
-        MasterKey {
-            material,
-            cipher: XChaCha20Poly1305::new(&enc.into()),
-            id_key,
-            chunker_seed: u64::from_le_bytes(s),
-        }
+        MasterKey { material, cipher: XChaCha20Poly1305::new(&enc.into()), id_key, chunker_seed: u64::from_le_bytes(s) }
     }
 
     /// The 64 bytes of material (only to be wrapped into a key file).
@@ -82,9 +77,7 @@ impl MasterKey {
 pub(crate) fn seal(cipher: &XChaCha20Poly1305, plain: &[u8], aad: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::thread_rng().fill_bytes(&mut nonce);
-    let ct = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad })
-        .unwrap_or_default(); // cannot fail for inputs below 256 GiB
+    let ct = cipher.encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad }).unwrap_or_default(); // cannot fail for inputs below 256 GiB
     let mut out = Vec::with_capacity(NONCE_LEN + ct.len());
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&ct);
@@ -97,9 +90,7 @@ pub(crate) fn open(cipher: &XChaCha20Poly1305, data: &[u8], aad: &[u8]) -> Optio
         return None;
     }
     let (nonce, ct) = data.split_at(NONCE_LEN);
-    cipher
-        .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
-        .ok()
+    cipher.decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad }).ok()
 }
 
 #[cfg(test)]

@@ -23,10 +23,7 @@ pub fn dump(repo: &Repository, root: &Id, path: &Path, out: &mut dyn Write) -> R
             std::io::copy(&mut FileReader::new(repo, &n), out).map_err(wrap)?;
         }
         Some(n) if n.kind == NodeKind::Dir => {
-            let tree = repo.load_tree(
-                &n.subtree
-                    .ok_or_else(|| Error::PathNotFound(path.display().to_string()))?,
-            )?;
+            let tree = repo.load_tree(&n.subtree.ok_or_else(|| Error::PathNotFound(path.display().to_string()))?)?;
             let name = n.os_name();
             let mut b = tar::Builder::new(out);
             append(repo, &mut b, Path::new(&name), &n).map_err(wrap)?;
@@ -39,12 +36,7 @@ pub fn dump(repo: &Repository, root: &Id, path: &Path, out: &mut dyn Write) -> R
             tar_tree(repo, &mut b, Path::new(""), &tree)?;
             b.finish().map_err(wrap)?;
         }
-        Some(_) => {
-            return Err(Error::Invalid(format!(
-                "{} is neither a file nor a folder",
-                path.display()
-            )))
-        }
+        Some(_) => return Err(Error::Invalid(format!("{} is neither a file nor a folder", path.display()))),
     }
     Ok(())
 }
@@ -65,12 +57,7 @@ fn tar_tree(
     Ok(())
 }
 
-fn append(
-    repo: &Repository,
-    b: &mut tar::Builder<&mut dyn Write>,
-    p: &Path,
-    n: &Node,
-) -> std::io::Result<()> {
+fn append(repo: &Repository, b: &mut tar::Builder<&mut dyn Write>, p: &Path, n: &Node) -> std::io::Result<()> {
     let mut h = tar::Header::new_gnu();
     h.set_mode(n.mode & 0o7777);
     h.set_uid(n.uid as u64);

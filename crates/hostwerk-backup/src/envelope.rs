@@ -18,25 +18,14 @@ fn aad(kind: &str) -> Vec<u8> {
 }
 
 /// Decrypts a file of the given kind; when `verify_name` the name must be the hash of the bytes.
-pub fn open(
-    key: &MasterKey,
-    kind: &'static str,
-    name: &str,
-    bytes: &[u8],
-    verify_name: bool,
-) -> Result<Vec<u8>> {
+pub fn open(key: &MasterKey, kind: &'static str, name: &str, bytes: &[u8], verify_name: bool) -> Result<Vec<u8>> {
     if verify_name && Id::hash(bytes).to_hex() != name {
-        return Err(Error::corrupt(
-            kind,
-            name,
-            "content does not match its name (hash)",
-        ));
+        return Err(Error::corrupt(kind, name, "content does not match its name (hash)"));
     }
     match bytes.first() {
         Some(&VERSION) => {}
         Some(v) => return Err(Error::corrupt(kind, name, format!("unknown version {v}"))),
         None => return Err(Error::corrupt(kind, name, "empty file")),
     }
-    key.decrypt(&bytes[1..], &aad(kind))
-        .ok_or_else(|| Error::corrupt(kind, name, "authentication failed"))
+    key.decrypt(&bytes[1..], &aad(kind)).ok_or_else(|| Error::corrupt(kind, name, "authentication failed"))
 }

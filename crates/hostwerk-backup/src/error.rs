@@ -83,19 +83,11 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::Corrupt`].
     pub fn corrupt(kind: &'static str, name: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Corrupt {
-            kind,
-            name: name.into(),
-            reason: reason.into(),
-        }
+        Error::Corrupt { kind, name: name.into(), reason: reason.into() }
     }
 
     /// Shorthand for [`Error::Io`].
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
-        }
+        Error::Io { op, path: path.into(), source }
     }
 }

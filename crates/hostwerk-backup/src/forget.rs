@@ -109,29 +109,21 @@ pub struct ForgetPlan {
 impl ForgetPlan {
     /// Ids of all snapshots to remove.
     pub fn remove_ids(&self) -> Vec<Id> {
-        self.groups
-            .iter()
-            .flat_map(|g| g.remove.iter().map(|e| e.id))
-            .collect()
+        self.groups.iter().flat_map(|g| g.remove.iter().map(|e| e.id)).collect()
     }
 }
 
 /// Computes which snapshots to keep and remove.
 pub fn plan_forget(snapshots: &[SnapshotInfo], policy: &ForgetPolicy) -> Result<ForgetPlan> {
     if policy.is_empty() {
-        return Err(Error::Invalid(
-            "no --keep-* option given; refusing to remove every snapshot".into(),
-        ));
+        return Err(Error::Invalid("no --keep-* option given; refusing to remove every snapshot".into()));
     }
     let mut groups: BTreeMap<(String, Vec<String>), Vec<&SnapshotInfo>> = BTreeMap::new();
     for s in snapshots {
         if !policy.tags.is_empty() && !policy.tags.iter().any(|t| s.snapshot.has_tag(t)) {
             continue;
         }
-        groups
-            .entry((s.snapshot.hostname.clone(), s.snapshot.paths.clone()))
-            .or_default()
-            .push(s);
+        groups.entry((s.snapshot.hostname.clone(), s.snapshot.paths.clone())).or_default().push(s);
     }
     let mut out = Vec::new();
     for ((hostname, paths), mut list) in groups {
@@ -139,27 +131,18 @@ pub fn plan_forget(snapshots: &[SnapshotInfo], policy: &ForgetPolicy) -> Result<
         let newest = list.first().map(|s| s.snapshot.time);
         type BucketFn = fn(&DateTime<Utc>) -> String;
         let rules: [(&str, Option<u32>, BucketFn); 4] = [
-            ("daily", policy.keep_daily, |t| {
-                t.format("%Y-%m-%d").to_string()
-            }),
+            ("daily", policy.keep_daily, |t| t.format("%Y-%m-%d").to_string()),
             ("weekly", policy.keep_weekly, |t| {
                 let w = t.iso_week();
                 format!("{}-{}", w.year(), w.week())
             }),
-            ("monthly", policy.keep_monthly, |t| {
-                t.format("%Y-%m").to_string()
-            }),
+            ("monthly", policy.keep_monthly, |t| t.format("%Y-%m").to_string()),
             ("yearly", policy.keep_yearly, |t| t.format("%Y").to_string()),
         ];
         let mut remaining: Vec<u32> = rules.iter().map(|r| r.1.unwrap_or(0)).collect();
         let mut last_bucket: Vec<Option<String>> = vec![None; rules.len()];
         let mut last_left = policy.keep_last.unwrap_or(0);
-        let mut group = ForgetGroup {
-            hostname,
-            paths,
-            keep: Vec::new(),
-            remove: Vec::new(),
-        };
+        let mut group = ForgetGroup { hostname, paths, keep: Vec::new(), remove: Vec::new() };
         for s in list {
             let mut reasons = Vec::new();
             if last_left > 0 {
@@ -182,12 +165,7 @@ pub fn plan_forget(snapshots: &[SnapshotInfo], policy: &ForgetPolicy) -> Result<
                     reasons.push("within".to_string());
                 }
             }
-            let e = PlanEntry {
-                id: s.id,
-                short_id: s.short_id.clone(),
-                time: s.snapshot.time,
-                reasons,
-            };
+            let e = PlanEntry { id: s.id, short_id: s.short_id.clone(), time: s.snapshot.time, reasons };
             if e.reasons.is_empty() {
                 group.remove.push(e);
             } else {

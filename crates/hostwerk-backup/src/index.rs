@@ -63,11 +63,7 @@ pub fn decode_index(b: &[u8], name: &str) -> Result<Vec<IndexPack>> {
         }
         let mut pid = [0u8; 32];
         pid.copy_from_slice(id);
-        packs.push(IndexPack {
-            id: Id(pid),
-            size,
-            entries,
-        });
+        packs.push(IndexPack { id: Id(pid), size, entries });
     }
     if r.pos != b.len() {
         return Err(bad("trailing bytes"));
@@ -87,8 +83,7 @@ impl<'a> Reader<'a> {
         Some(s)
     }
     fn u32(&mut self) -> Option<u32> {
-        self.take(4)
-            .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        self.take(4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
     }
     fn u64(&mut self) -> Option<u64> {
         let s = self.take(8)?;

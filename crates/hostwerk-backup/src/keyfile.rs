@@ -40,22 +40,12 @@ pub struct KeyFile {
     pub data: String,
 }
 
-fn wrapping_cipher(
-    password: &[u8],
-    salt: &[u8],
-    m: u32,
-    t: u32,
-    p: u32,
-) -> Result<XChaCha20Poly1305> {
+fn wrapping_cipher(password: &[u8], salt: &[u8], m: u32, t: u32, p: u32) -> Result<XChaCha20Poly1305> {
     if m < DEFAULT_M_COST_KIB || t < DEFAULT_T_COST || p == 0 || p > 16 || m > 4 * 1024 * 1024 {
-        return Err(Error::corrupt(
-            "key",
-            "",
-            "key derivation parameters out of range",
-        ));
+        return Err(Error::corrupt("key", "", "key derivation parameters out of range"));
     }
-    let params = Params::new(m, t, p, Some(32))
-        .map_err(|e| Error::corrupt("key", "", format!("argon2 parameters: {e}")))?;
+    let params =
+        Params::new(m, t, p, Some(32)).map_err(|e| Error::corrupt("key", "", format!("argon2 parameters: {e}")))?;
     let mut out = [0u8; 32];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(password, salt, &mut out)
@@ -85,14 +75,10 @@ impl KeyFile {
 
     /// Parses a key file's bytes.
     pub fn decode(bytes: &[u8], name: &str) -> Result<KeyFile> {
-        let kf: KeyFile = serde_json::from_slice(bytes)
-            .map_err(|e| Error::corrupt("key", name, format!("not a key file: {e}")))?;
+        let kf: KeyFile =
+            serde_json::from_slice(bytes).map_err(|e| Error::corrupt("key", name, format!("not a key file: {e}")))?;
         if kf.version != 1 || kf.kdf != "argon2id" {
-            return Err(Error::corrupt(
-                "key",
-                name,
-                "unknown key file version or kdf",
-            ));
+            return Err(Error::corrupt("key", name, "unknown key file version or kdf"));
         }
         Ok(kf)
     }
@@ -101,21 +87,16 @@ impl KeyFile {
     pub fn open(&self, password: &[u8], name: &str) -> Result<Option<MasterKey>> {
         let salt = hex::decode(&self.salt).map_err(|_| Error::corrupt("key", name, "bad salt"))?;
         let data = hex::decode(&self.data).map_err(|_| Error::corrupt("key", name, "bad data"))?;
-        let cipher = wrapping_cipher(password, &salt, self.m_cost_kib, self.t_cost, self.p_cost)
-            .map_err(|e| match e {
-                Error::Corrupt { kind, reason, .. } => Error::Corrupt {
-                    kind,
-                    name: name.into(),
-                    reason,
-                },
+        let cipher =
+            wrapping_cipher(password, &salt, self.m_cost_kib, self.t_cost, self.p_cost).map_err(|e| match e {
+                Error::Corrupt { kind, reason, .. } => Error::Corrupt { kind, name: name.into(), reason },
                 e => e,
             })?;
         let Some(material) = open(&cipher, &data, AAD) else {
             return Ok(None);
         };
-        let material: [u8; 64] = material
-            .try_into()
-            .map_err(|_| Error::corrupt("key", name, "master key has wrong length"))?;
+        let material: [u8; 64] =
+            material.try_into().map_err(|_| Error::corrupt("key", name, "master key has wrong length"))?;
         Ok(Some(MasterKey::from_material(material)))
     }
 }

@@ -41,8 +41,7 @@ impl LockInfo {
         if age.to_std().map(|a| a > STALE_AFTER).unwrap_or(false) {
             return true;
         }
-        self.hostname == hostname()
-            && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
+        self.hostname == hostname() && !std::path::Path::new(&format!("/proc/{}", self.pid)).exists()
     }
 }
 
@@ -56,12 +55,7 @@ pub struct Lock {
 }
 
 fn write_lock(repo: &Repository, exclusive: bool) -> Result<String> {
-    let info = LockInfo {
-        exclusive,
-        hostname: hostname(),
-        pid: std::process::id(),
-        time: Utc::now(),
-    };
+    let info = LockInfo { exclusive, hostname: hostname(), pid: std::process::id(), time: Utc::now() };
     let plain = serde_json::to_vec(&info).unwrap_or_default();
     Ok(repo.put_sealed(FileType::Lock, "lock", &plain)?.to_hex())
 }
@@ -105,9 +99,8 @@ impl Lock {
         let start = std::time::Instant::now();
         loop {
             let name = write_lock(repo, exclusive)?;
-            let conflict = list_locks(repo, exclusive)?
-                .into_iter()
-                .find(|(n, i)| *n != name && (exclusive || i.exclusive));
+            let conflict =
+                list_locks(repo, exclusive)?.into_iter().find(|(n, i)| *n != name && (exclusive || i.exclusive));
             match conflict {
                 None => {
                     let name = Arc::new(Mutex::new(name));
@@ -121,23 +114,14 @@ impl Lock {
                             .spawn(move || refresh_loop(backend, key, exclusive, name, stop_rx))
                             .ok()
                     };
-                    return Ok(Lock {
-                        repo_backend: repo.backend().clone(),
-                        name,
-                        stop: Some(stop),
-                        refresher,
-                    });
+                    return Ok(Lock { repo_backend: repo.backend().clone(), name, stop: Some(stop), refresher });
                 }
                 Some((_, other)) => {
                     repo.backend().delete(FileType::Lock, &name)?;
                     if start.elapsed() >= wait {
                         return Err(Error::Locked(format!(
                             "{} lock held by pid {} on {} since {}",
-                            if other.exclusive {
-                                "exclusive"
-                            } else {
-                                "shared"
-                            },
+                            if other.exclusive { "exclusive" } else { "shared" },
                             other.pid,
                             other.hostname,
                             other.time.to_rfc3339()
@@ -159,12 +143,7 @@ fn refresh_loop(
     stop: mpsc::Receiver<()>,
 ) {
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(REFRESH_EVERY) {
-        let info = LockInfo {
-            exclusive,
-            hostname: hostname(),
-            pid: std::process::id(),
-            time: Utc::now(),
-        };
+        let info = LockInfo { exclusive, hostname: hostname(), pid: std::process::id(), time: Utc::now() };
         let bytes = envelope::seal(&key, "lock", &serde_json::to_vec(&info).unwrap_or_default());
         let new = Id::hash(&bytes).to_hex();
         if backend.put(FileType::Lock, &new, &bytes).is_ok() {

@@ -56,14 +56,7 @@ impl PackEntry {
         let mut id = [0u8; 32];
         id.copy_from_slice(&b[2..34]);
         let u = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        Some(PackEntry {
-            kind,
-            id: Id(id),
-            compressed,
-            offset: u(34),
-            length: u(38),
-            raw_length: u(42),
-        })
+        Some(PackEntry { kind, id: Id(id), compressed, offset: u(34), length: u(38), raw_length: u(42) })
     }
 }
 
@@ -94,32 +87,16 @@ pub struct FinishedPack {
 impl PackWriter {
     /// An empty pack.
     pub fn new() -> Self {
-        PackWriter {
-            buf: MAGIC.to_vec(),
-            entries: Vec::new(),
-        }
+        PackWriter { buf: MAGIC.to_vec(), entries: Vec::new() }
     }
 
     /// Appends a sealed blob.
     pub fn add(&mut self, blob: &SealedBlob) {
-        self.add_raw(
-            blob.kind,
-            blob.id,
-            blob.compressed,
-            blob.raw_length,
-            &blob.data,
-        );
+        self.add_raw(blob.kind, blob.id, blob.compressed, blob.raw_length, &blob.data);
     }
 
     /// Appends already sealed bytes (used when repacking).
-    pub fn add_raw(
-        &mut self,
-        kind: BlobType,
-        id: Id,
-        compressed: bool,
-        raw_length: u32,
-        data: &[u8],
-    ) {
+    pub fn add_raw(&mut self, kind: BlobType, id: Id, compressed: bool, raw_length: u32, data: &[u8]) {
         self.entries.push(PackEntry {
             kind,
             id,
@@ -141,6 +118,13 @@ impl PackWriter {
         self.entries.is_empty()
     }
 
+    /// An empty pack with room for `capacity` bytes (avoids reallocation while filling).
+    pub fn with_capacity(capacity: usize) -> Self {
+        let mut buf = Vec::with_capacity(capacity);
+        buf.extend_from_slice(MAGIC);
+        PackWriter { buf, entries: Vec::new() }
+    }
+
     /// Seals the directory and returns the pack.
     pub fn finish(mut self, key: &MasterKey) -> FinishedPack {
         let mut dir = Vec::with_capacity(4 + self.entries.len() * ENTRY_LEN);
@@ -150,13 +134,8 @@ impl PackWriter {
         }
         let sealed = key.encrypt(&dir, DIR_AAD);
         self.buf.extend_from_slice(&sealed);
-        self.buf
-            .extend_from_slice(&(sealed.len() as u32).to_le_bytes());
-        FinishedPack {
-            id: Id::hash(&self.buf),
-            bytes: self.buf,
-            entries: self.entries,
-        }
+        self.buf.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
+        FinishedPack { id: Id::hash(&self.buf), bytes: self.buf, entries: self.entries }
     }
 }
 
@@ -184,11 +163,7 @@ pub fn decode_directory(plain: &[u8], data_end: u64, name: &str) -> Result<Vec<P
 /// Parses a whole pack file: checks magic, its name (hash) and decrypts its directory.
 pub fn parse_pack(key: &MasterKey, name: &str, bytes: &[u8]) -> Result<Vec<PackEntry>> {
     if Id::hash(bytes).to_hex() != name {
-        return Err(Error::corrupt(
-            "pack",
-            name,
-            "content does not match its name (hash)",
-        ));
+        return Err(Error::corrupt("pack", name, "content does not match its name (hash)"));
     }
     parse_pack_unverified(key, name, bytes)
 }
@@ -200,14 +175,11 @@ pub fn parse_pack_unverified(key: &MasterKey, name: &str, bytes: &[u8]) -> Resul
         return Err(bad("missing pack header"));
     }
     let n = bytes.len();
-    let dlen =
-        u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]) as usize;
+    let dlen = u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]) as usize;
     if dlen > n - 4 - MAGIC.len() {
         return Err(bad("directory length out of range"));
     }
     let dstart = n - 4 - dlen;
-    let plain = key
-        .decrypt(&bytes[dstart..n - 4], DIR_AAD)
-        .ok_or_else(|| bad("directory authentication failed"))?;
+    let plain = key.decrypt(&bytes[dstart..n - 4], DIR_AAD).ok_or_else(|| bad("directory authentication failed"))?;
     decode_directory(&plain, dstart as u64, name)
 }

@@ -106,10 +106,7 @@ pub fn prune(repo: &Repository, dry_run: bool) -> Result<PrunePlan> {
     let mut repack: Vec<(IndexPack, Vec<PackEntry>)> = Vec::new();
     for p in packs {
         if !files.contains_key(&p.id.to_hex()) {
-            return Err(Error::NotFound {
-                kind: "pack",
-                name: format!("{} (listed in the index; run `check`)", p.id),
-            });
+            return Err(Error::NotFound { kind: "pack", name: format!("{} (listed in the index; run `check`)", p.id) });
         }
         let mut used_entries = Vec::new();
         let mut unused_bytes = 0u64;
@@ -161,13 +158,8 @@ pub fn prune(repo: &Repository, dry_run: bool) -> Result<PrunePlan> {
     let mut new_packs = Vec::new();
     let store = |w: PackWriter, new_packs: &mut Vec<IndexPack>| -> Result<()> {
         let fp = w.finish(repo.key());
-        repo.backend()
-            .put(FileType::Pack, &fp.id.to_hex(), &fp.bytes)?;
-        new_packs.push(IndexPack {
-            id: fp.id,
-            size: fp.bytes.len() as u64,
-            entries: fp.entries,
-        });
+        repo.backend().put(FileType::Pack, &fp.id.to_hex(), &fp.bytes)?;
+        new_packs.push(IndexPack { id: fp.id, size: fp.bytes.len() as u64, entries: fp.entries });
         Ok(())
     };
     for (p, entries) in &repack {
@@ -175,9 +167,9 @@ pub fn prune(repo: &Repository, dry_run: bool) -> Result<PrunePlan> {
         let bytes = repo.backend().get(FileType::Pack, &name)?;
         for e in entries {
             let s = e.offset as usize;
-            let raw = bytes.get(s..s + e.length as usize).ok_or_else(|| {
-                Error::corrupt("pack", name.clone(), "shorter than its index says")
-            })?;
+            let raw = bytes
+                .get(s..s + e.length as usize)
+                .ok_or_else(|| Error::corrupt("pack", name.clone(), "shorter than its index says"))?;
             // Verify before copying, so prune never spreads corruption.
             crate::blob::open_blob(repo.key(), e.kind, &e.id, e.compressed, e.raw_length, raw)?;
             w.add_raw(e.kind, e.id, e.compressed, e.raw_length, raw);
@@ -192,23 +184,14 @@ pub fn prune(repo: &Repository, dry_run: bool) -> Result<PrunePlan> {
 
     // 2. New index with every pack that stays, then 3. old index files go.
     keep.extend(new_packs);
-    let new_index = if keep.is_empty() {
-        None
-    } else {
-        Some(repo.write_index(&keep)?)
-    };
+    let new_index = if keep.is_empty() { None } else { Some(repo.write_index(&keep)?) };
     for name in &index_files {
         if new_index.map(|i| i.to_hex()).as_deref() != Some(name.as_str()) {
             repo.backend().delete(FileType::Index, name)?;
         }
     }
     // 4. Packs nobody references any more.
-    for id in plan
-        .packs_delete
-        .iter()
-        .chain(&plan.packs_repack)
-        .chain(&plan.packs_unindexed)
-    {
+    for id in plan.packs_delete.iter().chain(&plan.packs_repack).chain(&plan.packs_unindexed) {
         repo.backend().delete(FileType::Pack, &id.to_hex())?;
     }
     repo.backend().cleanup_partial()?;

@@ -25,10 +25,7 @@ pub struct InitOptions {
 
 impl Default for InitOptions {
     fn default() -> Self {
-        InitOptions {
-            chunker: ChunkerParams::default(),
-            pack_size: 16 * 1024 * 1024,
-        }
+        InitOptions { chunker: ChunkerParams::default(), pack_size: 16 * 1024 * 1024 }
     }
 }
 
@@ -51,11 +48,7 @@ pub fn hostname() -> String {
 
 impl Repository {
     /// Creates a new repository with a fresh random master key wrapped under `password`.
-    pub fn init(
-        backend: Arc<dyn Backend>,
-        password: &[u8],
-        opts: InitOptions,
-    ) -> Result<Repository> {
+    pub fn init(backend: Arc<dyn Backend>, password: &[u8], opts: InitOptions) -> Result<Repository> {
         if backend.exists()? {
             return Err(Error::RepoExists(backend.location()));
         }
@@ -72,17 +65,8 @@ impl Repository {
             pack_size: opts.pack_size,
         };
         // The config is written last: a repository exists once it has a config.
-        backend.put(
-            FileType::Config,
-            "config",
-            &serde_json::to_vec_pretty(&config).unwrap_or_default(),
-        )?;
-        Ok(Repository {
-            backend,
-            key,
-            config,
-            index: Mutex::new(None),
-        })
+        backend.put(FileType::Config, "config", &serde_json::to_vec_pretty(&config).unwrap_or_default())?;
+        Ok(Repository { backend, key, config, index: Mutex::new(None) })
     }
 
     /// Opens an existing repository.
@@ -105,14 +89,7 @@ impl Repository {
                 }
             };
             match kf.open(password, &name) {
-                Ok(Some(key)) => {
-                    return Ok(Repository {
-                        backend,
-                        key,
-                        config,
-                        index: Mutex::new(None),
-                    })
-                }
+                Ok(Some(key)) => return Ok(Repository { backend, key, config, index: Mutex::new(None) }),
                 Ok(None) => any_valid = true,
                 Err(e) => last_err = Some(e),
             }
@@ -140,10 +117,7 @@ impl Repository {
 
     /// The master index (loaded from all index files on first use).
     pub fn index(&self) -> Result<Arc<MasterIndex>> {
-        let mut guard = self
-            .index
-            .lock()
-            .map_err(|_| Error::Invalid("index lock poisoned".into()))?;
+        let mut guard = self.index.lock().map_err(|_| Error::Invalid("index lock poisoned".into()))?;
         if let Some(i) = guard.as_ref() {
             return Ok(i.clone());
         }
@@ -216,11 +190,7 @@ impl Repository {
                 Err(Error::NotFound { .. }) => continue,
                 Err(e) => return Err(e),
             };
-            out.push(SnapshotInfo {
-                id,
-                short_id: id.short(),
-                snapshot,
-            });
+            out.push(SnapshotInfo { id, short_id: id.short(), snapshot });
         }
         out.sort_by(|a, b| a.snapshot.time.cmp(&b.snapshot.time).then(a.id.cmp(&b.id)));
         Ok(out)
@@ -230,16 +200,10 @@ impl Repository {
     pub fn find_snapshot(&self, spec: &str) -> Result<SnapshotInfo> {
         let all = self.snapshots()?;
         if spec == "latest" {
-            return all
-                .into_iter()
-                .last()
-                .ok_or_else(|| Error::SnapshotNotFound(spec.into()));
+            return all.into_iter().last().ok_or_else(|| Error::SnapshotNotFound(spec.into()));
         }
         let spec_l = spec.to_ascii_lowercase();
-        let mut m: Vec<_> = all
-            .into_iter()
-            .filter(|s| s.id.to_hex().starts_with(&spec_l))
-            .collect();
+        let mut m: Vec<_> = all.into_iter().filter(|s| s.id.to_hex().starts_with(&spec_l)).collect();
         match m.len() {
             0 => Err(Error::SnapshotNotFound(spec.into())),
             1 => Ok(m.remove(0)),
@@ -252,24 +216,9 @@ impl Repository {
         let idx = self.index()?;
         let loc = *idx.get(id).ok_or(Error::BlobNotIndexed(*id))?;
         let pack = idx.pack_id(loc.pack).to_hex();
-        let data = self.backend.get_range(
-            FileType::Pack,
-            &pack,
-            loc.offset as u64,
-            loc.length as usize,
-        )?;
-        open_blob(
-            &self.key,
-            loc.kind,
-            id,
-            loc.compressed,
-            loc.raw_length,
-            &data,
-        )
-        .map_err(|e| match e {
-            Error::Corrupt { reason, .. } => {
-                Error::corrupt("blob", format!("{id} in pack {pack}"), reason)
-            }
+        let data = self.backend.get_range(FileType::Pack, &pack, loc.offset as u64, loc.length as usize)?;
+        open_blob(&self.key, loc.kind, id, loc.compressed, loc.raw_length, &data).map_err(|e| match e {
+            Error::Corrupt { reason, .. } => Error::corrupt("blob", format!("{id} in pack {pack}"), reason),
             e => e,
         })
     }

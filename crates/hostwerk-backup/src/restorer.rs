@@ -7,6 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use crossbeam_channel::bounded;
@@ -55,7 +56,8 @@ pub struct RestoreSummary {
 }
 
 struct Plan {
-    files: Vec<(PathBuf, Node)>,
+    /// Files with content; `true` = single-blob file created, written and finished by a worker.
+    files: Vec<(PathBuf, Node, bool)>,
     links: Vec<(PathBuf, Node)>,
     dirs: Vec<(PathBuf, Node)>,
     blobs: HashMap<Id, Vec<(usize, u64)>>,
@@ -91,13 +93,7 @@ impl Plan {
         best
     }
 
-    fn walk(
-        &mut self,
-        repo: &Repository,
-        tree: &Tree,
-        dir: &Path,
-        names: &mut Vec<OsString>,
-    ) -> Result<()> {
+    fn walk(&mut self, repo: &Repository, tree: &Tree, dir: &Path, names: &mut Vec<OsString>) -> Result<()> {
         for n in &tree.nodes {
             let name = safe_name(n)?;
             names.push(name.clone());
@@ -111,14 +107,7 @@ impl Plan {
         Ok(())
     }
 
-    fn node(
-        &mut self,
-        repo: &Repository,
-        n: &Node,
-        path: &Path,
-        names: &mut Vec<OsString>,
-        sel: u8,
-    ) -> Result<()> {
+    fn node(&mut self, repo: &Repository, n: &Node, path: &Path, names: &mut Vec<OsString>, sel: u8) -> Result<()> {
         let io = |op, e| Error::io(op, path, e);
         match n.kind {
             NodeKind::Dir => {
@@ -150,13 +139,16 @@ impl Plan {
                         self.hardlinks.insert((n.dev, n.inode), path.to_path_buf());
                     }
                 }
-                if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
-                    let _ = fs::remove_dir_all(path);
-                }
-                let _ = fs::remove_file(path); // break old hard links
-                let f = fs::File::create(path).map_err(|e| io("create file", e))?;
-                f.set_len(n.size).map_err(|e| io("size file", e))?;
                 let idx = self.files.len();
+                let deferred = n.content.len() == 1 && n.nlink <= 1;
+                if !deferred {
+                    if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+                        let _ = fs::remove_dir_all(path);
+                    }
+                    let _ = fs::remove_file(path); // break old hard links
+                    let f = fs::File::create(path).map_err(|e| io("create file", e))?;
+                    f.set_len(n.size).map_err(|e| io("size file", e))?;
+                }
                 let mut off = 0u64;
                 let index = repo.index()?;
                 for id in &n.content {
@@ -166,7 +158,7 @@ impl Plan {
                 }
                 self.summary.files += 1;
                 self.summary.bytes += n.size;
-                self.files.push((path.to_path_buf(), n.clone()));
+                self.files.push((path.to_path_buf(), n.clone(), deferred));
             }
             NodeKind::Symlink => {
                 let _ = fs::remove_file(path);
@@ -185,9 +177,7 @@ impl Plan {
 }
 
 fn is_root() -> bool {
-    fs::metadata("/proc/self")
-        .map(|m| m.uid() == 0)
-        .unwrap_or(false)
+    fs::metadata("/proc/self").map(|m| m.uid() == 0).unwrap_or(false)
 }
 
 fn mtime(n: &Node) -> filetime::FileTime {
@@ -197,13 +187,38 @@ fn mtime(n: &Node) -> filetime::FileTime {
     )
 }
 
+/// Creates a single-blob file with its content and metadata in one go (in a worker thread).
+fn write_whole_file(
+    path: &Path,
+    n: &Node,
+    content: &[u8],
+    root_user: bool,
+    warnings: &Mutex<Vec<(PathBuf, std::io::Error)>>,
+) -> Result<()> {
+    let _ = fs::remove_file(path); // break old hard links
+    let mut f = match fs::File::create(path) {
+        Ok(f) => f,
+        Err(_) if path.is_dir() => {
+            fs::remove_dir_all(path).map_err(|e| Error::io("replace", path, e))?;
+            fs::File::create(path).map_err(|e| Error::io("create file", path, e))?
+        }
+        Err(e) => return Err(Error::io("create file", path, e)),
+    };
+    std::io::Write::write_all(&mut f, content).map_err(|e| Error::io("write", path, e))?;
+    if root_user {
+        if let Err(e) = std::os::unix::fs::fchown(&f, Some(n.uid), Some(n.gid)) {
+            if let Ok(mut w) = warnings.lock() {
+                w.push((path.to_path_buf(), e));
+            }
+        }
+    }
+    f.set_permissions(fs::Permissions::from_mode(n.mode & 0o7777)).map_err(|e| Error::io("chmod", path, e))?;
+    filetime::set_file_handle_times(&f, None, Some(mtime(n))).map_err(|e| Error::io("set mtime", path, e))?;
+    Ok(())
+}
+
 /// Restores the tree `root` of a snapshot according to `opts`.
-pub fn restore(
-    repo: &Repository,
-    root: &Id,
-    opts: &RestoreOptions,
-    progress: &dyn Progress,
-) -> Result<RestoreSummary> {
+pub fn restore(repo: &Repository, root: &Id, opts: &RestoreOptions, progress: &dyn Progress) -> Result<RestoreSummary> {
     let start = Instant::now();
     let _lock = Lock::shared(repo, std::time::Duration::from_secs(30))?;
     let index = repo.index()?;
@@ -219,15 +234,9 @@ pub fn restore(
     };
     let tree = repo.load_tree(root)?;
     plan.walk(repo, &tree, &opts.target, &mut Vec::new())?;
-    if !plan.includes.is_empty()
-        && plan.summary.files + plan.summary.dirs + plan.summary.symlinks == 0
-    {
+    if !plan.includes.is_empty() && plan.summary.files + plan.summary.dirs + plan.summary.symlinks == 0 {
         return Err(Error::PathNotFound(
-            opts.includes
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
+            opts.includes.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
         ));
     }
     progress.set_total(plan.summary.bytes);
@@ -238,58 +247,47 @@ pub fn restore(
         let loc = *index.get(id).ok_or(Error::BlobNotIndexed(*id))?;
         by_pack.entry(loc.pack).or_default().push((*id, loc));
     }
-    let threads = opts
-        .threads
-        .unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-        })
-        .max(1);
+    let threads =
+        opts.threads.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1);
     let written = AtomicU64::new(0);
+    let root_user = is_root();
+    let warnings: Mutex<Vec<(PathBuf, std::io::Error)>> = Mutex::new(Vec::new());
     let (tx, rx) = bounded::<(u32, Vec<(Id, BlobLocation)>)>(threads * 2);
     let results: Vec<Result<()>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 let rx = rx.clone();
-                let (plan, index, written) = (&plan, &index, &written);
+                let (plan, index, written, warnings) = (&plan, &index, &written, &warnings);
                 s.spawn(move || -> Result<()> {
                     for (pack, mut blobs) in rx {
                         blobs.sort_by_key(|(_, l)| l.offset);
                         let name = index.pack_id(pack).to_hex();
                         let first = blobs.first().map(|(_, l)| l.offset as u64).unwrap_or(0);
-                        let end = blobs
-                            .iter()
-                            .map(|(_, l)| l.offset as u64 + l.length as u64)
-                            .max()
-                            .unwrap_or(0);
-                        let data = repo.backend().get_range(
-                            FileType::Pack,
-                            &name,
-                            first,
-                            (end - first) as usize,
-                        )?;
+                        let end = blobs.iter().map(|(_, l)| l.offset as u64 + l.length as u64).max().unwrap_or(0);
+                        let data = repo.backend().get_range(FileType::Pack, &name, first, (end - first) as usize)?;
                         for (id, l) in &blobs {
                             let s = (l.offset as u64 - first) as usize;
                             let raw = &data[s..s + l.length as usize];
-                            let plain =
-                                open_blob(repo.key(), l.kind, id, l.compressed, l.raw_length, raw)
-                                    .map_err(|e| match e {
-                                        Error::Corrupt { reason, .. } => Error::corrupt(
-                                            "blob",
-                                            format!("{id} in pack {name}"),
-                                            reason,
-                                        ),
-                                        e => e,
-                                    })?;
+                            let plain = open_blob(repo.key(), l.kind, id, l.compressed, l.raw_length, raw).map_err(
+                                |e| match e {
+                                    Error::Corrupt { reason, .. } => {
+                                        Error::corrupt("blob", format!("{id} in pack {name}"), reason)
+                                    }
+                                    e => e,
+                                },
+                            )?;
                             for &(fi, off) in plan.blobs.get(id).map(Vec::as_slice).unwrap_or(&[]) {
-                                let path = &plan.files[fi].0;
-                                let f = fs::OpenOptions::new()
-                                    .write(true)
-                                    .open(path)
-                                    .map_err(|e| Error::io("open", path, e))?;
-                                f.write_all_at(&plain, off)
-                                    .map_err(|e| Error::io("write", path, e))?;
+                                let (path, node, deferred) = &plan.files[fi];
+                                if *deferred {
+                                    write_whole_file(path, node, &plain, root_user, warnings)?;
+                                    progress.add_file();
+                                } else {
+                                    let f = fs::OpenOptions::new()
+                                        .write(true)
+                                        .open(path)
+                                        .map_err(|e| Error::io("open", path, e))?;
+                                    f.write_all_at(&plain, off).map_err(|e| Error::io("write", path, e))?;
+                                }
                                 written.fetch_add(plain.len() as u64, Ordering::Relaxed);
                                 progress.add_bytes(plain.len() as u64);
                             }
@@ -308,10 +306,7 @@ pub fn restore(
         drop(tx);
         workers
             .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|_| Err(Error::Invalid("restore worker panicked".into())))
-            })
+            .map(|w| w.join().unwrap_or_else(|_| Err(Error::Invalid("restore worker panicked".into()))))
             .collect()
     });
     for r in results {
@@ -319,9 +314,8 @@ pub fn restore(
     }
 
     // Metadata: files and symlinks, then folders deepest first (so their mtimes stick).
-    let root_user = is_root();
-    let mut warn = Vec::new();
-    for (path, n) in &plan.files {
+    let mut warn = warnings.into_inner().unwrap_or_default();
+    for (path, n, _) in plan.files.iter().filter(|f| !f.2) {
         if root_user {
             if let Err(e) = std::os::unix::fs::lchown(path, Some(n.uid), Some(n.gid)) {
                 warn.push((path.clone(), e));
@@ -338,8 +332,7 @@ pub fn restore(
                 warn.push((path.clone(), e));
             }
         }
-        filetime::set_symlink_file_times(path, mtime(n), mtime(n))
-            .map_err(|e| Error::io("set mtime", path, e))?;
+        filetime::set_symlink_file_times(path, mtime(n), mtime(n)).map_err(|e| Error::io("set mtime", path, e))?;
     }
     for (path, n) in plan.dirs.iter().rev() {
         if root_user {
@@ -353,10 +346,9 @@ pub fn restore(
     }
     let mut summary = plan.summary;
     for (p, e) in warn {
-        summary.warnings.push(SourceError {
-            path: p.display().to_string(),
-            message: format!("ownership not restored: {e}"),
-        });
+        summary
+            .warnings
+            .push(SourceError { path: p.display().to_string(), message: format!("ownership not restored: {e}") });
     }
     summary.duration_secs = start.elapsed().as_secs_f64();
     Ok(summary)

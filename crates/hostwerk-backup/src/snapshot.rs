@@ -85,8 +85,7 @@ impl Snapshot {
 
     /// Parses snapshot plaintext.
     pub fn decode(b: &[u8], name: &str) -> Result<Snapshot> {
-        let s: Snapshot = serde_json::from_slice(b)
-            .map_err(|e| Error::corrupt("snapshot", name, e.to_string()))?;
+        let s: Snapshot = serde_json::from_slice(b).map_err(|e| Error::corrupt("snapshot", name, e.to_string()))?;
         if s.version != 1 {
             return Err(Error::UnsupportedVersion(s.version));
         }

@@ -40,12 +40,7 @@ pub fn stats(repo: &Repository) -> Result<RepoStats> {
         snapshots: snaps.len(),
         packs: index.packs.len(),
         index_files: repo.backend().list(FileType::Index)?.len(),
-        pack_bytes: repo
-            .backend()
-            .list(FileType::Pack)?
-            .iter()
-            .map(|(_, n)| n)
-            .sum(),
+        pack_bytes: repo.backend().list(FileType::Pack)?.iter().map(|(_, n)| n).sum(),
         snapshot_bytes: snaps.iter().map(|s| s.snapshot.summary.total_bytes).sum(),
         ..Default::default()
     };

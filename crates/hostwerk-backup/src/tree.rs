@@ -71,10 +71,7 @@ pub struct Node {
 fn split_name(name: &OsStr) -> (String, Option<String>) {
     match name.to_str() {
         Some(s) => (s.to_string(), None),
-        None => (
-            name.to_string_lossy().into_owned(),
-            Some(hex::encode(name.as_bytes())),
-        ),
+        None => (name.to_string_lossy().into_owned(), Some(hex::encode(name.as_bytes()))),
     }
 }
 
@@ -135,9 +132,7 @@ impl Node {
 
     /// The real symlink target.
     pub fn os_link_target(&self) -> Option<OsString> {
-        self.link_target
-            .as_ref()
-            .map(|t| join_name(t, &self.link_target_raw))
+        self.link_target.as_ref().map(|t| join_name(t, &self.link_target_raw))
     }
 
     /// Whether a file is unchanged compared with the same file in the parent snapshot.
@@ -172,9 +167,6 @@ impl Tree {
 
     /// Finds an entry by name.
     pub fn find(&self, name: &OsStr) -> Option<&Node> {
-        self.nodes
-            .binary_search_by(|n| n.os_name().as_bytes().cmp(name.as_bytes()))
-            .ok()
-            .map(|i| &self.nodes[i])
+        self.nodes.binary_search_by(|n| n.os_name().as_bytes().cmp(name.as_bytes())).ok().map(|i| &self.nodes[i])
     }
 }

@@ -35,10 +35,7 @@ fn every_flipped_or_truncated_byte_is_detected() {
     }
     let rdir = t.path().join("repo");
     let repo = init_repo(&rdir);
-    let o = BackupOptions {
-        paths: vec![src.clone()],
-        ..Default::default()
-    };
+    let o = BackupOptions { paths: vec![src.clone()], ..Default::default() };
     backup(&repo, &o, None, &NoProgress).unwrap();
     assert!(check(&repo, true).unwrap().ok());
 
@@ -61,20 +58,12 @@ fn every_flipped_or_truncated_byte_is_detected() {
             let rep = check(&r, true).unwrap();
             assert!(!rep.ok(), "flip at {pos} of {} not detected", f.display());
             let name = f.file_name().unwrap().to_string_lossy().to_string();
-            assert!(
-                rep.errors.iter().any(|e| e.contains(&name)),
-                "error does not name {name}: {:?}",
-                rep.errors
-            );
+            assert!(rep.errors.iter().any(|e| e.contains(&name)), "error does not name {name}: {:?}", rep.errors);
             checked += 1;
         }
         for cut in [0, 1, orig.len() / 2, orig.len() - 1] {
             fs::write(&f, &orig[..cut]).unwrap();
-            assert!(
-                !check(&r, true).unwrap().ok(),
-                "truncation to {cut} of {} not detected",
-                f.display()
-            );
+            assert!(!check(&r, true).unwrap().ok(), "truncation to {cut} of {} not detected", f.display());
         }
         fs::write(&f, &orig).unwrap();
     }
@@ -89,16 +78,10 @@ fn wrong_password_and_missing_repo() {
     init_repo(&rdir);
     let e = Repository::open(Arc::new(LocalBackend::new(&rdir)), b"nope").unwrap_err();
     assert!(matches!(e, Error::WrongPassword), "{e}");
-    let e =
-        Repository::open(Arc::new(LocalBackend::new(t.path().join("none"))), PASSWORD).unwrap_err();
+    let e = Repository::open(Arc::new(LocalBackend::new(t.path().join("none"))), PASSWORD).unwrap_err();
     assert!(matches!(e, Error::RepoNotFound(_)), "{e}");
     assert!(e.to_string().contains("none"));
-    let e = Repository::init(
-        Arc::new(LocalBackend::new(&rdir)),
-        PASSWORD,
-        Default::default(),
-    )
-    .unwrap_err();
+    let e = Repository::init(Arc::new(LocalBackend::new(&rdir)), PASSWORD, Default::default()).unwrap_err();
     assert!(matches!(e, Error::RepoExists(_)));
 }
 
@@ -110,24 +93,12 @@ fn corrupt_blob_names_the_object_on_restore() {
     fs::write(src.join("f"), bytes(1, 5000)).unwrap();
     let rdir = t.path().join("repo");
     let repo = init_repo(&rdir);
-    let r = backup(
-        &repo,
-        &BackupOptions {
-            paths: vec![src.clone()],
-            ..Default::default()
-        },
-        None,
-        &NoProgress,
-    )
-    .unwrap();
+    let r =
+        backup(&repo, &BackupOptions { paths: vec![src.clone()], ..Default::default() }, None, &NoProgress).unwrap();
     // Flip a byte in the middle of the first data blob (offset 8 + some).
     let repo = open_repo(&rdir);
     let idx = repo.index().unwrap();
-    let (id, loc) = idx
-        .blobs
-        .iter()
-        .find(|(_, l)| l.kind == hostwerk_backup::blob::BlobType::Data)
-        .unwrap();
+    let (id, loc) = idx.blobs.iter().find(|(_, l)| l.kind == hostwerk_backup::blob::BlobType::Data).unwrap();
     let pack = idx.pack_id(loc.pack).to_hex();
     let path = rdir.join("data").join(&pack[..2]).join(&pack);
     let mut b = fs::read(&path).unwrap();
@@ -136,10 +107,7 @@ fn corrupt_blob_names_the_object_on_restore() {
     let e = hostwerk_backup::restore(
         &repo,
         &r.snapshot.snapshot.tree,
-        &hostwerk_backup::RestoreOptions {
-            target: t.path().join("out"),
-            ..Default::default()
-        },
+        &hostwerk_backup::RestoreOptions { target: t.path().join("out"), ..Default::default() },
         &NoProgress,
     )
     .unwrap_err();

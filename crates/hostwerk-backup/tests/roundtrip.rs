@@ -12,10 +12,7 @@ use hostwerk_backup::restorer::RestoreOptions;
 use hostwerk_backup::{backup, dump, ls, restore, BackupOptions, NoProgress};
 
 fn opts(paths: &[&Path]) -> BackupOptions {
-    BackupOptions {
-        paths: paths.iter().map(|p| p.to_path_buf()).collect(),
-        ..Default::default()
-    }
+    BackupOptions { paths: paths.iter().map(|p| p.to_path_buf()).collect(), ..Default::default() }
 }
 
 #[test]
@@ -34,10 +31,7 @@ fn backup_restore_roundtrip_and_incremental() {
     restore(
         &repo,
         &r1.snapshot.snapshot.tree,
-        &RestoreOptions {
-            target: target.clone(),
-            ..Default::default()
-        },
+        &RestoreOptions { target: target.clone(), ..Default::default() },
         &NoProgress,
     )
     .unwrap();
@@ -53,20 +47,9 @@ fn backup_restore_roundtrip_and_incremental() {
     assert_eq!(s2.bytes_read, 0, "{s2:?}");
     assert_eq!(s2.files_unmodified, 23);
     assert_eq!(s2.data_blobs_added, 0);
-    let sub = |tree| {
-        hostwerk_backup::browse::find_node(&repo, tree, &src)
-            .unwrap()
-            .unwrap()
-            .subtree
-    };
-    assert_eq!(
-        sub(&r2.snapshot.snapshot.tree),
-        sub(&r1.snapshot.snapshot.tree)
-    );
-    assert!(
-        s2.tree_blobs_added <= 3,
-        "only the ancestors of src changed: {s2:?}"
-    );
+    let sub = |tree| hostwerk_backup::browse::find_node(&repo, tree, &src).unwrap().unwrap().subtree;
+    assert_eq!(sub(&r2.snapshot.snapshot.tree), sub(&r1.snapshot.snapshot.tree));
+    assert!(s2.tree_blobs_added <= 3, "only the ancestors of src changed: {s2:?}");
     assert_eq!(r2.snapshot.snapshot.parent, Some(r1.snapshot.id));
 
     // One change: only that file is read.
@@ -79,32 +62,14 @@ fn backup_restore_roundtrip_and_incremental() {
     let entries = ls(&repo, &r3.snapshot.snapshot.tree, &src.join("site")).unwrap();
     assert_eq!(entries.len(), 28, "{entries:?}");
     let mut out = Vec::new();
-    dump(
-        &repo,
-        &r3.snapshot.snapshot.tree,
-        &src.join("site/wp-content/uploads/big.bin"),
-        &mut out,
-    )
-    .unwrap();
+    dump(&repo, &r3.snapshot.snapshot.tree, &src.join("site/wp-content/uploads/big.bin"), &mut out).unwrap();
     assert_eq!(out, bytes(7, 3_000_000));
     let mut tar = Vec::new();
-    dump(
-        &repo,
-        &r3.snapshot.snapshot.tree,
-        &src.join("site"),
-        &mut tar,
-    )
-    .unwrap();
-    let mut names: Vec<PathBuf> = tar::Archive::new(&tar[..])
-        .entries()
-        .unwrap()
-        .map(|e| e.unwrap().path().unwrap().into_owned())
-        .collect();
+    dump(&repo, &r3.snapshot.snapshot.tree, &src.join("site"), &mut tar).unwrap();
+    let mut names: Vec<PathBuf> =
+        tar::Archive::new(&tar[..]).entries().unwrap().map(|e| e.unwrap().path().unwrap().into_owned()).collect();
     names.sort();
-    assert!(
-        names.contains(&PathBuf::from("site/wp-content/uploads/big.bin")),
-        "{names:?}"
-    );
+    assert!(names.contains(&PathBuf::from("site/wp-content/uploads/big.bin")), "{names:?}");
 
     // Partial restore.
     let target2 = t.path().join("partial");
@@ -112,22 +77,12 @@ fn backup_restore_roundtrip_and_incremental() {
     restore(
         &repo,
         &r3.snapshot.snapshot.tree,
-        &RestoreOptions {
-            target: target2.clone(),
-            includes: vec![inc.clone()],
-            ..Default::default()
-        },
+        &RestoreOptions { target: target2.clone(), includes: vec![inc.clone()], ..Default::default() },
         &NoProgress,
     )
     .unwrap();
-    assert!(target2
-        .join(inc.strip_prefix("/").unwrap())
-        .join("uploads/big.bin")
-        .is_file());
-    assert!(!target2
-        .join(src.strip_prefix("/").unwrap())
-        .join("site/file1.php")
-        .exists());
+    assert!(target2.join(inc.strip_prefix("/").unwrap()).join("uploads/big.bin").is_file());
+    assert!(!target2.join(src.strip_prefix("/").unwrap()).join("site/file1.php").exists());
 }
 
 #[test]
@@ -136,19 +91,10 @@ fn stdin_backup() {
     let repo = init_repo(&t.path().join("repo"));
     let data = bytes(3, 2_500_000);
     let mut input: &[u8] = &data;
-    let o = BackupOptions {
-        stdin_name: Some("db.sql".into()),
-        ..Default::default()
-    };
+    let o = BackupOptions { stdin_name: Some("db.sql".into()), ..Default::default() };
     let r = backup(&repo, &o, Some(&mut input), &NoProgress).unwrap();
     let mut out = Vec::new();
-    dump(
-        &repo,
-        &r.snapshot.snapshot.tree,
-        Path::new("/db.sql"),
-        &mut out,
-    )
-    .unwrap();
+    dump(&repo, &r.snapshot.snapshot.tree, Path::new("/db.sql"), &mut out).unwrap();
     assert_eq!(out, data);
     assert_eq!(r.snapshot.snapshot.paths, vec!["/db.sql".to_string()]);
 }
@@ -171,21 +117,11 @@ fn excludes_and_multiple_paths() {
         ..Default::default()
     };
     let r = backup(&repo, &o, None, &NoProgress).unwrap();
-    let all: Vec<String> = ls(&repo, &r.snapshot.snapshot.tree, Path::new("/"))
-        .unwrap()
-        .into_iter()
-        .map(|e| e.path)
-        .collect();
-    assert!(
-        all.contains(&format!("{}/keep.txt", a.display())),
-        "{all:?}"
-    );
+    let all: Vec<String> =
+        ls(&repo, &r.snapshot.snapshot.tree, Path::new("/")).unwrap().into_iter().map(|e| e.path).collect();
+    assert!(all.contains(&format!("{}/keep.txt", a.display())), "{all:?}");
     assert!(all.contains(&format!("{}/b.txt", b.display())));
-    assert!(
-        !all.iter()
-            .any(|p| p.ends_with(".log") || p.contains("cache")),
-        "{all:?}"
-    );
+    assert!(!all.iter().any(|p| p.ends_with(".log") || p.contains("cache")), "{all:?}");
 }
 
 #[test]
@@ -195,11 +131,7 @@ fn unreadable_file_is_recorded_and_skipped() {
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join("ok"), "fine").unwrap();
     fs::write(src.join("secret"), "no").unwrap();
-    fs::set_permissions(
-        src.join("secret"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o000),
-    )
-    .unwrap();
+    fs::set_permissions(src.join("secret"), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
     if fs::File::open(src.join("secret")).is_ok() {
         println!("skipped: running as root, a mode-000 file is still readable (the CLI test covers this with setpriv)");
         return;

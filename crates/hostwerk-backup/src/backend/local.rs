@@ -42,16 +42,9 @@ impl LocalBackend {
 
     fn err(&self, op: &'static str, t: FileType, name: &str, e: std::io::Error) -> Error {
         if e.kind() == ErrorKind::NotFound {
-            return Error::NotFound {
-                kind: t.kind(),
-                name: name.into(),
-            };
+            return Error::NotFound { kind: t.kind(), name: name.into() };
         }
-        Error::Backend {
-            op,
-            name: self.path(t, name).display().to_string(),
-            message: e.to_string(),
-        }
+        Error::Backend { op, name: self.path(t, name).display().to_string(), message: e.to_string() }
     }
 }
 
@@ -121,11 +114,7 @@ impl Backend for LocalBackend {
         let mut buf = vec![0u8; len];
         f.read_exact_at(&mut buf, offset).map_err(|e| {
             if e.kind() == ErrorKind::UnexpectedEof {
-                Error::corrupt(
-                    t.kind(),
-                    name,
-                    format!("file is shorter than {} bytes", offset + len as u64),
-                )
+                Error::corrupt(t.kind(), name, format!("file is shorter than {} bytes", offset + len as u64))
             } else {
                 self.err("read", t, name, e)
             }
@@ -159,11 +148,7 @@ impl Backend for LocalBackend {
         } else {
             list_dir(&dir, &mut out)
         };
-        res.map_err(|e| Error::Backend {
-            op: "list",
-            name: dir.display().to_string(),
-            message: e.to_string(),
-        })?;
+        res.map_err(|e| Error::Backend { op: "list", name: dir.display().to_string(), message: e.to_string() })?;
         out.sort();
         Ok(out)
     }

@@ -13,12 +13,7 @@ use hostwerk_backup::{InitOptions, LocalBackend, Repository};
 pub const PASSWORD: &[u8] = b"correct horse";
 
 pub fn init_repo(dir: &Path) -> Repository {
-    Repository::init(
-        Arc::new(LocalBackend::new(dir)),
-        PASSWORD,
-        InitOptions::default(),
-    )
-    .unwrap()
+    Repository::init(Arc::new(LocalBackend::new(dir)), PASSWORD, InitOptions::default()).unwrap()
 }
 
 pub fn open_repo(dir: &Path) -> Repository {
@@ -43,42 +38,21 @@ pub fn make_tree(root: &Path) {
     fs::create_dir_all(root.join("site/wp-content/uploads")).unwrap();
     fs::create_dir_all(root.join("site/empty")).unwrap();
     for i in 0..20 {
-        fs::write(
-            root.join(format!("site/file{i}.php")),
-            format!("<?php echo {i}; ?>\n").repeat(i + 1),
-        )
-        .unwrap();
+        fs::write(root.join(format!("site/file{i}.php")), format!("<?php echo {i}; ?>\n").repeat(i + 1)).unwrap();
     }
-    fs::write(
-        root.join("site/wp-content/uploads/big.bin"),
-        bytes(7, 3_000_000),
-    )
-    .unwrap();
+    fs::write(root.join("site/wp-content/uploads/big.bin"), bytes(7, 3_000_000)).unwrap();
     fs::write(root.join("site/zero"), b"").unwrap();
     std::os::unix::fs::symlink("file1.php", root.join("site/link.php")).unwrap();
     fs::hard_link(root.join("site/file2.php"), root.join("site/hard.php")).unwrap();
-    fs::set_permissions(
-        root.join("site/file3.php"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o640),
-    )
-    .unwrap();
-    filetime::set_file_mtime(
-        root.join("site/file4.php"),
-        filetime::FileTime::from_unix_time(1_000_000_000, 5),
-    )
-    .unwrap();
+    fs::set_permissions(root.join("site/file3.php"), std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    filetime::set_file_mtime(root.join("site/file4.php"), filetime::FileTime::from_unix_time(1_000_000_000, 5))
+        .unwrap();
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Entry {
-    File {
-        content: Vec<u8>,
-        mode: u32,
-        mtime: (i64, i64),
-    },
-    Dir {
-        mode: u32,
-    },
+    File { content: Vec<u8>, mode: u32, mtime: (i64, i64) },
+    Dir { mode: u32 },
     Link(PathBuf),
 }
 
@@ -86,16 +60,8 @@ pub enum Entry {
 pub fn snapshot_fs(root: &Path) -> (BTreeMap<PathBuf, Entry>, Vec<Vec<PathBuf>>) {
     let mut out = BTreeMap::new();
     let mut inodes: BTreeMap<u64, Vec<PathBuf>> = BTreeMap::new();
-    fn walk(
-        root: &Path,
-        dir: &Path,
-        out: &mut BTreeMap<PathBuf, Entry>,
-        inodes: &mut BTreeMap<u64, Vec<PathBuf>>,
-    ) {
-        let mut names: Vec<_> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Entry>, inodes: &mut BTreeMap<u64, Vec<PathBuf>>) {
+        let mut names: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
         names.sort();
         for n in names {
             let p = dir.join(&n);
@@ -112,11 +78,7 @@ pub fn snapshot_fs(root: &Path) -> (BTreeMap<PathBuf, Entry>, Vec<Vec<PathBuf>>)
                 }
                 out.insert(
                     rel,
-                    Entry::File {
-                        content: fs::read(&p).unwrap(),
-                        mode: m.mode(),
-                        mtime: (m.mtime(), m.mtime_nsec()),
-                    },
+                    Entry::File { content: fs::read(&p).unwrap(), mode: m.mode(), mtime: (m.mtime(), m.mtime_nsec()) },
                 );
             }
         }
