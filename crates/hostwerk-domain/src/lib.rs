@@ -14,6 +14,7 @@ pub mod node;
 pub mod password;
 pub mod process_limit;
 pub mod staff;
+pub mod security;
 pub mod tariff;
 
 pub use calendar::{add_months, format_berlin_date, format_berlin_datetime};

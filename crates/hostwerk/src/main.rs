@@ -1,6 +1,9 @@
 //! The `hostwerk` binary: one command line for the panel, the backup engine and the node agent.
 
+mod cli_admin;
 mod cli_backup;
+mod cli_serve;
+mod logging;
 
 use clap::{Parser, Subcommand};
 
@@ -8,19 +11,29 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "hostwerk", version, about, long_about = None)]
 struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = logging::LogFormat::Text)]
+    log_format: logging::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the panel: customer menu, staff console and JSON API.
+    Serve(cli_serve::ServeArgs),
+    /// Administrative tasks on the panel's database.
+    Admin(cli_admin::AdminArgs),
     /// Deduplicating, encrypted, incremental backups (`hostwerk backup --help`).
     Backup(cli_backup::BackupArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    logging::init(cli.log_format);
     let result = match cli.command {
+        Command::Serve(args) => cli_serve::run(args),
+        Command::Admin(args) => cli_admin::run(args),
         Command::Backup(args) => cli_backup::run(args),
     };
     match result {

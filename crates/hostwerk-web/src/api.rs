@@ -1,0 +1,495 @@
+//! The JSON API under `/api/v1`: the same use cases and authorization as the pages, for scripts and
+//! apps with bearer tokens; described by the OpenAPI document at `/api/v1/openapi.json`.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use hostwerk_domain::{CustomerNumber, Tariff};
+use hostwerk_store::{Contract, Customer, Subject};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::auth::{ApiCustomer, ApiStaff, BearerToken, ClientIp};
+use crate::error::ApiError;
+use crate::service::{self, CustomerSummary, OrderInput, TariffUpdate};
+use crate::AppState;
+
+/// A JSON body whose parse errors answer as `{"error": …}`.
+#[derive(Debug, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub(crate) struct ApiJson<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        ApiError(r.status(), format!("the request body is not valid: {}", r.body_text()))
+    }
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi))
+        .route("/auth/token", post(customer_token).delete(revoke_token))
+        .route("/staff/auth/token", post(staff_token).delete(revoke_token))
+        .route("/tariffs", get(list_tariffs))
+        .route("/orders", post(order))
+        .route("/password-reminder", post(reminder))
+        .route("/me", get(me).patch(update_me))
+        .route("/me/password", post(change_password))
+        .route("/contracts", get(contracts))
+        .route("/contracts/{id}", get(contract))
+        .route("/domains", get(domains))
+        .route("/mailboxes", get(mailboxes).post(add_mailbox))
+        .route("/mailboxes/{id}", delete(delete_mailbox))
+        .route("/staff/customers/{number}", get(find_customer))
+        .route("/staff/staff-users", get(staff_users).post(create_staff))
+        .route("/staff/tariffs/{id}", put(update_tariff))
+        .route("/staff/nodes", get(nodes).post(create_node))
+        .route("/staff/nodes/{id}", delete(delete_node))
+        .route("/staff/outbox", get(outbox))
+        .route("/staff/audit", get(audit))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "hostwerk API", description = "Customer menu and staff console as JSON. Authenticate with `Authorization: Bearer <token>` from POST /api/v1/auth/token (customers) or /api/v1/staff/auth/token (staff)."),
+    paths(
+        customer_token, staff_token, revoke_token, list_tariffs, order, reminder, me, update_me, change_password,
+        contracts, contract, domains, mailboxes, add_mailbox, delete_mailbox, find_customer, staff_users, create_staff,
+        update_tariff, nodes, create_node, delete_node, outbox, audit
+    )
+)]
+struct ApiDoc;
+
+async fn openapi() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct Credentials {
+    /// Customer number, e-mail address, or staff login.
+    login: String,
+    password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct TokenResponse {
+    token: String,
+    token_type: &'static str,
+    expires_in: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ErrorBody {
+    error: String,
+}
+
+async fn issue_token(state: &AppState, subject: Subject) -> Result<Json<TokenResponse>, ApiError> {
+    let ttl = state.config.api_token_days * 86_400;
+    let token = state.store.create_api_token(subject, ttl).await?;
+    Ok(Json(TokenResponse { token, token_type: "Bearer", expires_in: ttl }))
+}
+
+/// Exchanges a customer's login and password for a bearer token.
+#[utoipa::path(post, path = "/api/v1/auth/token", request_body = Credentials,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+async fn customer_token(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(c): ApiJson<Credentials>) -> Result<Json<TokenResponse>, ApiError> {
+    let customer = service::customer_login(&state, &c.login, &c.password, ip).await?;
+    issue_token(&state, Subject::Customer(customer.id)).await
+}
+
+/// Exchanges a staff login and password for a bearer token.
+#[utoipa::path(post, path = "/api/v1/staff/auth/token", request_body = Credentials,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+async fn staff_token(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(c): ApiJson<Credentials>) -> Result<Json<TokenResponse>, ApiError> {
+    let user = service::staff_login(&state, &c.login, &c.password, ip).await?;
+    issue_token(&state, Subject::Staff(user.id)).await
+}
+
+/// Revokes the bearer token of the request.
+#[utoipa::path(delete, path = "/api/v1/auth/token", responses((status = 204), (status = 401, body = ErrorBody)))]
+async fn revoke_token(State(state): State<AppState>, BearerToken(token): BearerToken) -> Result<StatusCode, ApiError> {
+    state.store.revoke_api_token(&token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct TariffDto {
+    id: String,
+    name: String,
+    family: String,
+    monthly_price_cents: i64,
+    billing_months: Vec<u32>,
+    minimum_term_months: u32,
+    notice_period_days: u32,
+    orderable: bool,
+    process_limit: String,
+    process_limit_adjustable: bool,
+    backup_keep_daily: u32,
+    backup_keep_monthly: u32,
+    on_demand_backups_per_day: u32,
+}
+
+impl From<&Tariff> for TariffDto {
+    fn from(t: &Tariff) -> Self {
+        Self {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            family: t.family.to_string(),
+            monthly_price_cents: t.monthly_price.get(),
+            billing_months: t.billing_periods.iter().map(|p| p.months()).collect(),
+            minimum_term_months: t.minimum_term_months,
+            notice_period_days: t.notice_period_days,
+            orderable: t.orderable,
+            process_limit: t.process_limit.default.to_string(),
+            process_limit_adjustable: t.process_limit.customer_adjustable,
+            backup_keep_daily: t.backup.keep_daily,
+            backup_keep_monthly: t.backup.keep_monthly,
+            on_demand_backups_per_day: t.backup.on_demand_per_day,
+        }
+    }
+}
+
+/// The tariff catalog (public).
+#[utoipa::path(get, path = "/api/v1/tariffs", responses((status = 200, body = Vec<TariffDto>)))]
+async fn list_tariffs(State(state): State<AppState>) -> Result<Json<Vec<TariffDto>>, ApiError> {
+    Ok(Json(state.store.tariffs().await?.iter().map(TariffDto::from).collect()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct OrderResponse {
+    customer_number: String,
+}
+
+/// Orders a tariff as a new customer (public).
+#[utoipa::path(post, path = "/api/v1/orders", request_body = OrderInput,
+    responses((status = 201, body = OrderResponse), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn order(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(input): ApiJson<OrderInput>) -> Result<(StatusCode, Json<OrderResponse>), ApiError> {
+    let customer = service::place_order(&state, &input, ip).await?;
+    Ok((StatusCode::CREATED, Json(OrderResponse { customer_number: customer.number.to_string() })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct ReminderRequest {
+    /// Customer number or e-mail address.
+    login: String,
+}
+
+/// Sends a password-reset link if the account exists; the answer is the same either way.
+#[utoipa::path(post, path = "/api/v1/password-reminder", request_body = ReminderRequest, responses((status = 202), (status = 429, body = ErrorBody)))]
+async fn reminder(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(r): ApiJson<ReminderRequest>) -> Result<StatusCode, ApiError> {
+    service::request_password_reminder(&state, &r.login, ip).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct CustomerDto {
+    number: String,
+    name: String,
+    email: String,
+    language: String,
+    street: String,
+    postal_code: String,
+    city: String,
+    country: String,
+}
+
+impl From<&Customer> for CustomerDto {
+    fn from(c: &Customer) -> Self {
+        Self {
+            number: c.number.to_string(),
+            name: c.name.clone(),
+            email: c.email.to_string(),
+            language: c.language.to_string(),
+            street: c.address.street.clone(),
+            postal_code: c.address.postal_code.clone(),
+            city: c.address.city.clone(),
+            country: c.address.country.clone(),
+        }
+    }
+}
+
+/// The signed-in customer.
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = CustomerDto), (status = 401, body = ErrorBody)))]
+async fn me(ApiCustomer(c): ApiCustomer) -> Json<CustomerDto> {
+    Json(CustomerDto::from(&c))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct ProfileUpdate {
+    email: Option<String>,
+    language: Option<String>,
+}
+
+/// Changes e-mail address and/or language.
+#[utoipa::path(patch, path = "/api/v1/me", request_body = ProfileUpdate, responses((status = 200, body = CustomerDto), (status = 422, body = ErrorBody)))]
+async fn update_me(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, ApiJson(u): ApiJson<ProfileUpdate>) -> Result<Json<CustomerDto>, ApiError> {
+    let email = u.email.unwrap_or_else(|| c.email.to_string());
+    let language = u.language.unwrap_or_else(|| c.language.to_string());
+    let updated = service::update_profile(&state, &c, &email, &language).await?;
+    Ok(Json(CustomerDto::from(&updated)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct PasswordChange {
+    current: String,
+    password: String,
+}
+
+/// Changes the customer-menu password; ends all sessions and tokens.
+#[utoipa::path(post, path = "/api/v1/me/password", request_body = PasswordChange, responses((status = 204), (status = 422, body = ErrorBody)))]
+async fn change_password(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, ApiJson(p): ApiJson<PasswordChange>) -> Result<StatusCode, ApiError> {
+    service::change_password(&state, &c, &p.current, &p.password, &p.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ContractDto {
+    id: i64,
+    tariff_id: String,
+    tariff: String,
+    family: String,
+    monthly_price_cents: i64,
+    period_price_cents: i64,
+    billing_months: u32,
+    start_date: String,
+    prepaid_until: String,
+    minimum_term_months: i64,
+    notice_period_days: i64,
+    status: String,
+    end_date: Option<String>,
+    node: Option<String>,
+    system_user: String,
+    webspace_path: String,
+    process_limit: String,
+}
+
+impl From<&Contract> for ContractDto {
+    fn from(c: &Contract) -> Self {
+        Self {
+            id: c.id,
+            tariff_id: c.tariff_id.to_string(),
+            tariff: c.tariff_name.clone(),
+            family: c.family.to_string(),
+            monthly_price_cents: c.monthly_price.get(),
+            period_price_cents: c.period_price().get(),
+            billing_months: c.billing_period.months(),
+            start_date: c.start_date.to_string(),
+            prepaid_until: c.prepaid_until.to_string(),
+            minimum_term_months: c.minimum_term_months,
+            notice_period_days: c.notice_period_days,
+            status: c.status.to_string(),
+            end_date: c.end_date.map(|d| d.to_string()),
+            node: c.node.clone(),
+            system_user: c.system_user.to_string(),
+            webspace_path: c.webspace_path.clone(),
+            process_limit: c.process_limit.to_string(),
+        }
+    }
+}
+
+/// The customer's contracts.
+#[utoipa::path(get, path = "/api/v1/contracts", responses((status = 200, body = Vec<ContractDto>)))]
+async fn contracts(State(state): State<AppState>, ApiCustomer(c): ApiCustomer) -> Result<Json<Vec<ContractDto>>, ApiError> {
+    Ok(Json(state.store.contracts(c.id).await?.iter().map(ContractDto::from).collect()))
+}
+
+/// One of the customer's contracts (404 for anyone else's).
+#[utoipa::path(get, path = "/api/v1/contracts/{id}", params(("id" = i64, Path)), responses((status = 200, body = ContractDto), (status = 404, body = ErrorBody)))]
+async fn contract(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, Path(id): Path<i64>) -> Result<Json<ContractDto>, ApiError> {
+    Ok(Json(ContractDto::from(&state.store.contract(c.id, id).await?)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct DomainDto {
+    id: i64,
+    contract_id: i64,
+    name: String,
+}
+
+/// The customer's domains.
+#[utoipa::path(get, path = "/api/v1/domains", responses((status = 200, body = Vec<DomainDto>)))]
+async fn domains(State(state): State<AppState>, ApiCustomer(c): ApiCustomer) -> Result<Json<Vec<DomainDto>>, ApiError> {
+    let list = state.store.domains(c.id).await?;
+    Ok(Json(list.iter().map(|d| DomainDto { id: d.id, contract_id: d.contract_id, name: d.name.to_string() }).collect()))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct MailboxDto {
+    id: i64,
+    contract_id: i64,
+    domain_id: i64,
+    address: String,
+}
+
+/// The customer's mailboxes.
+#[utoipa::path(get, path = "/api/v1/mailboxes", responses((status = 200, body = Vec<MailboxDto>)))]
+async fn mailboxes(State(state): State<AppState>, ApiCustomer(c): ApiCustomer) -> Result<Json<Vec<MailboxDto>>, ApiError> {
+    let list = state.store.mailboxes(c.id).await?;
+    Ok(Json(
+        list.iter()
+            .map(|m| MailboxDto { id: m.id, contract_id: m.contract_id, domain_id: m.domain_id, address: m.address.to_string() })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct NewMailbox {
+    domain_id: i64,
+    local_part: String,
+}
+
+/// Creates a mailbox on one of the customer's domains.
+#[utoipa::path(post, path = "/api/v1/mailboxes", request_body = NewMailbox, responses((status = 201), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn add_mailbox(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, ApiJson(m): ApiJson<NewMailbox>) -> Result<StatusCode, ApiError> {
+    service::add_mailbox(&state, &c, m.domain_id, &m.local_part).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Deletes one of the customer's mailboxes.
+#[utoipa::path(delete, path = "/api/v1/mailboxes/{id}", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_mailbox(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    service::delete_mailbox(&state, &c, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Finds a customer by number: number and name only (staff).
+#[utoipa::path(get, path = "/api/v1/staff/customers/{number}", params(("number" = String, Path)), responses((status = 200, body = CustomerSummary), (status = 404, body = ErrorBody)))]
+async fn find_customer(State(state): State<AppState>, ApiStaff(s): ApiStaff, Path(number): Path<String>) -> Result<Json<CustomerSummary>, ApiError> {
+    CustomerNumber::parse(&number).map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
+    Ok(Json(service::find_customer(&state, &s, &number).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct StaffDto {
+    id: i64,
+    login: String,
+    display_name: String,
+    role: String,
+    active: bool,
+}
+
+/// Staff accounts (admin).
+#[utoipa::path(get, path = "/api/v1/staff/staff-users", responses((status = 200, body = Vec<StaffDto>), (status = 403, body = ErrorBody)))]
+async fn staff_users(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Vec<StaffDto>>, ApiError> {
+    service::admin_only(&s)?;
+    let users = state.store.list_staff().await?;
+    Ok(Json(
+        users
+            .iter()
+            .map(|u| StaffDto { id: u.id.0, login: u.login.to_string(), display_name: u.display_name.clone(), role: u.role.to_string(), active: u.active })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct NewStaff {
+    login: String,
+    display_name: String,
+    /// support, management or admin
+    role: String,
+    password: String,
+}
+
+/// Creates a staff account (admin).
+#[utoipa::path(post, path = "/api/v1/staff/staff-users", request_body = NewStaff, responses((status = 201, body = StaffDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_staff(State(state): State<AppState>, ApiStaff(s): ApiStaff, ApiJson(n): ApiJson<NewStaff>) -> Result<(StatusCode, Json<StaffDto>), ApiError> {
+    let u = service::create_staff(&state, &s, &n.login, &n.display_name, &n.role, &n.password).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StaffDto { id: u.id.0, login: u.login.to_string(), display_name: u.display_name, role: u.role.to_string(), active: u.active }),
+    ))
+}
+
+/// Changes a tariff (admin).
+#[utoipa::path(put, path = "/api/v1/staff/tariffs/{id}", params(("id" = String, Path)), request_body = TariffUpdate, responses((status = 200, body = TariffDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn update_tariff(State(state): State<AppState>, ApiStaff(s): ApiStaff, Path(id): Path<String>, ApiJson(u): ApiJson<TariffUpdate>) -> Result<Json<TariffDto>, ApiError> {
+    Ok(Json(TariffDto::from(&service::update_tariff(&state, &s, &id, &u).await?)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct NodeDto {
+    id: i64,
+    name: String,
+    role: String,
+    address: String,
+}
+
+/// Registered nodes (admin).
+#[utoipa::path(get, path = "/api/v1/staff/nodes", responses((status = 200, body = Vec<NodeDto>), (status = 403, body = ErrorBody)))]
+async fn nodes(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Vec<NodeDto>>, ApiError> {
+    service::admin_only(&s)?;
+    let nodes = state.store.nodes().await?;
+    Ok(Json(nodes.iter().map(|n| NodeDto { id: n.id, name: n.name.to_string(), role: n.role.to_string(), address: n.address.clone() }).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct NewNode {
+    name: String,
+    /// webserver or backup_server
+    role: String,
+    address: String,
+}
+
+/// Registers a node (admin).
+#[utoipa::path(post, path = "/api/v1/staff/nodes", request_body = NewNode, responses((status = 201), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_node(State(state): State<AppState>, ApiStaff(s): ApiStaff, ApiJson(n): ApiJson<NewNode>) -> Result<StatusCode, ApiError> {
+    service::create_node(&state, &s, &n.name, &n.role, &n.address).await?;
+    Ok(StatusCode::CREATED)
+}
+
+/// Removes a node no contract uses (admin).
+#[utoipa::path(delete, path = "/api/v1/staff/nodes/{id}", params(("id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_node(State(state): State<AppState>, ApiStaff(s): ApiStaff, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+    service::delete_node(&state, &s, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct MailDto {
+    id: i64,
+    recipient: String,
+    subject: String,
+    body: String,
+    status: String,
+    error: Option<String>,
+    created_at: String,
+}
+
+/// The mail outbox (admin).
+#[utoipa::path(get, path = "/api/v1/staff/outbox", responses((status = 200, body = Vec<MailDto>), (status = 403, body = ErrorBody)))]
+async fn outbox(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Vec<MailDto>>, ApiError> {
+    service::admin_only(&s)?;
+    let mails = state.store.outbox(500).await?;
+    Ok(Json(
+        mails
+            .into_iter()
+            .map(|m| MailDto { id: m.id, recipient: m.recipient, subject: m.subject, body: m.body, status: m.status, error: m.error, created_at: m.created_at.to_rfc3339() })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct AuditDto {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    detail: String,
+}
+
+/// The audit log, newest first (admin).
+#[utoipa::path(get, path = "/api/v1/staff/audit", responses((status = 200, body = Vec<AuditDto>), (status = 403, body = ErrorBody)))]
+async fn audit(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Vec<AuditDto>>, ApiError> {
+    service::admin_only(&s)?;
+    let entries = state.store.audit_log(1000).await?;
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|a| AuditDto { id: a.id, at: a.at.to_rfc3339(), actor: format!("{} {}", a.actor_kind, a.actor_name), action: a.action, target: a.target, detail: a.detail })
+            .collect(),
+    ))
+}

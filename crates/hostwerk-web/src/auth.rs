@@ -1,0 +1,159 @@
+//! Who is asking: extractors for the signed-in customer or staff member (cookie or bearer token),
+//! the client's address, and the page context (language, CSRF token).
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use hostwerk_domain::Language;
+use hostwerk_store::{Customer, StaffUser, Subject};
+use minijinja::{context, Value};
+
+use crate::csrf::{cookie_value, CsrfToken};
+use crate::error::ApiError;
+use crate::AppState;
+
+pub(crate) const CUSTOMER_COOKIE: &str = "hw_session";
+pub(crate) const STAFF_COOKIE: &str = "hw_staff";
+pub(crate) const LANG_COOKIE: &str = "hw_lang";
+
+/// A `Set-Cookie` value for a session cookie (HttpOnly, SameSite=Lax, Secure behind TLS).
+pub(crate) fn session_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> String {
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+}
+
+/// The client's IP address.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        Ok(ClientIp(ip))
+    }
+}
+
+/// Language and CSRF token of the current page.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx {
+    pub lang: Language,
+    pub csrf: String,
+    pub path: String,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        let lang = cookie_value(&parts.headers, LANG_COOKIE)
+            .and_then(|v| Language::parse(&v).ok())
+            .unwrap_or_else(|| {
+                let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+                Language::negotiate(accept)
+            });
+        let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        Ok(Ctx { lang, csrf, path: parts.uri.path().to_owned() })
+    }
+}
+
+impl Ctx {
+    /// The variables every template gets.
+    pub fn base(&self, state: &AppState) -> Value {
+        context! { lang => self.lang.code(), csrf => self.csrf, provider => state.config.provider_name, path => self.path }
+    }
+}
+
+/// The signed-in customer of this browser; anyone else is sent to the login page.
+#[derive(Debug, Clone)]
+pub(crate) struct CurrentCustomer(pub Customer);
+
+impl FromRequestParts<AppState> for CurrentCustomer {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let to_login = || Redirect::to("/login").into_response();
+        let token = cookie_value(&parts.headers, CUSTOMER_COOKIE).ok_or_else(to_login)?;
+        let session = state.store.session(&token).await.map_err(|_| to_login())?;
+        match session.subject {
+            Subject::Customer(id) => state.store.customer(id).await.map(CurrentCustomer).map_err(|_| to_login()),
+            Subject::Staff(_) => Err(to_login()),
+        }
+    }
+}
+
+/// The signed-in staff member; anyone else is sent to the staff login.
+#[derive(Debug, Clone)]
+pub(crate) struct CurrentStaff(pub StaffUser);
+
+impl FromRequestParts<AppState> for CurrentStaff {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let to_login = || Redirect::to("/staff/login").into_response();
+        let token = cookie_value(&parts.headers, STAFF_COOKIE).ok_or_else(to_login)?;
+        let session = state.store.session(&token).await.map_err(|_| to_login())?;
+        match session.subject {
+            Subject::Staff(id) => match state.store.staff(id).await {
+                Ok(user) if user.active => Ok(CurrentStaff(user)),
+                _ => Err(to_login()),
+            },
+            Subject::Customer(_) => Err(to_login()),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+fn unauthorized() -> ApiError {
+    ApiError(StatusCode::UNAUTHORIZED, "a valid bearer token is required (POST /api/v1/auth/token)".into())
+}
+
+/// The customer a bearer token belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiCustomer(pub Customer);
+
+impl FromRequestParts<AppState> for ApiCustomer {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(unauthorized)?;
+        match state.store.api_token(token).await.map_err(|_| unauthorized())?.subject {
+            Subject::Customer(id) => state.store.customer(id).await.map(ApiCustomer).map_err(|_| unauthorized()),
+            Subject::Staff(_) => Err(ApiError(StatusCode::FORBIDDEN, "this route is for customers".into())),
+        }
+    }
+}
+
+/// The staff member a bearer token belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiStaff(pub StaffUser);
+
+impl FromRequestParts<AppState> for ApiStaff {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(unauthorized)?;
+        match state.store.api_token(token).await.map_err(|_| unauthorized())?.subject {
+            Subject::Staff(id) => match state.store.staff(id).await {
+                Ok(u) if u.active => Ok(ApiStaff(u)),
+                _ => Err(unauthorized()),
+            },
+            Subject::Customer(_) => Err(ApiError(StatusCode::FORBIDDEN, "this route is for staff".into())),
+        }
+    }
+}
+
+/// The raw bearer token of the request, for revoking it.
+#[derive(Debug, Clone)]
+pub(crate) struct BearerToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        bearer(parts).map(|t| BearerToken(t.to_owned())).ok_or_else(unauthorized)
+    }
+}

@@ -1,0 +1,78 @@
+//! CSRF protection for every form: a random per-browser token in a cookie that each form must echo back.
+//!
+//! The token is HttpOnly and SameSite=Strict, so another site can neither read nor send it; a POST whose
+//! form field does not match it, or that a browser marks as cross-site, is refused.
+
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use crate::error::PageError;
+use crate::AppState;
+
+pub(crate) const COOKIE_NAME: &str = "hw_csrf";
+
+/// The current browser's CSRF token, for embedding in forms.
+#[derive(Debug, Clone)]
+pub(crate) struct CsrfToken(pub String);
+
+pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// Middleware: makes sure every browser has a CSRF cookie and every handler can read it.
+pub(crate) async fn ensure_cookie(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let existing = cookie_value(req.headers(), COOKIE_NAME).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (hostwerk_store::token::new_token().raw, true),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut response = next.run(req).await;
+    if fresh {
+        let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+        let cookie = format!("{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Strict{secure}");
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            response.headers_mut().append(SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+#[derive(Deserialize)]
+struct TokenField {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// A form body of type `T` whose `csrf` field matched the browser's token.
+#[derive(Debug)]
+pub(crate) struct CsrfForm<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let cross_site = req.headers().get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site");
+        let expected = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| PageError::BadRequest("the form could not be read".into()))?;
+        let given: TokenField = serde_urlencoded::from_bytes(&bytes).map_err(|_| PageError::Csrf)?;
+        let matches = !expected.is_empty() && bool::from(given.csrf.as_bytes().ct_eq(expected.as_bytes()));
+        if cross_site || !matches {
+            return Err(PageError::Csrf);
+        }
+        serde_urlencoded::from_bytes(&bytes).map(CsrfForm).map_err(|e| PageError::BadRequest(format!("the form is incomplete: {e}")))
+    }
+}

@@ -1,0 +1,142 @@
+//! The demo data of `hostwerk serve --demo`, seeded idempotently: two customers, three staff accounts.
+
+use chrono::NaiveDate;
+use hostwerk_domain::{
+    BillingPeriod, CustomerName, CustomerNumber, DomainName, EmailAddress, Language, NodeName, NodeRole,
+    PostalAddress, StaffLogin, StaffRole, TariffId,
+};
+use hostwerk_store::{NewContract, NewCustomer, Store, StoreError};
+
+use crate::passwords::hash_password;
+
+/// A login printed at start-up.
+#[derive(Debug, Clone)]
+pub struct DemoLogin {
+    pub who: &'static str,
+    pub login: &'static str,
+    pub password: &'static str,
+    pub path: &'static str,
+}
+
+/// The demo logins, as printed by `serve --demo`.
+pub const LOGINS: [DemoLogin; 5] = [
+    DemoLogin { who: "customer (SharedHosting)", login: "K1000001", password: "demo-password-1", path: "/login" },
+    DemoLogin { who: "customer (ManagedServer)", login: "K1000002", password: "demo-password-2", path: "/login" },
+    DemoLogin { who: "staff: support", login: "support", password: "demo-support-1", path: "/staff/login" },
+    DemoLogin { who: "staff: management", login: "chef", password: "demo-chef-1", path: "/staff/login" },
+    DemoLogin { who: "staff: admin", login: "admin", password: "demo-admin-1", path: "/staff/login" },
+];
+
+/// The demo customer's telephone password.
+pub const DEMO_PHONE_PASSWORD: &str = "2Dampfnudeln+Vanillesoss";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("demo data: {0}")]
+    Data(String),
+}
+
+fn data<E: std::fmt::Display>(e: E) -> DemoError {
+    DemoError::Data(e.to_string())
+}
+
+/// Creates whatever of the demo data is missing. Running it twice changes nothing.
+pub async fn seed(store: &Store, webspace_root: &str) -> Result<(), DemoError> {
+    let nodes = store.nodes().await?;
+    for (name, role, address) in [
+        ("web001", NodeRole::Webserver, "127.0.0.1"),
+        ("web002", NodeRole::Webserver, "127.0.0.1"),
+        ("backup01", NodeRole::BackupServer, "127.0.0.1"),
+    ] {
+        if !nodes.iter().any(|n| n.name.as_str() == name) {
+            store.create_node(&NodeName::parse(name).map_err(data)?, role, address).await?;
+        }
+    }
+    for (login, name, role, password) in [
+        ("support", "Sam Support", StaffRole::Support, "demo-support-1"),
+        ("chef", "Anna Chefin", StaffRole::Management, "demo-chef-1"),
+        ("admin", "Alex Admin", StaffRole::Admin, "demo-admin-1"),
+    ] {
+        let login = StaffLogin::parse(login).map_err(data)?;
+        match store.staff_by_login(&login).await {
+            Ok(_) => {}
+            Err(StoreError::NotFound) => {
+                let hash = hash_password(password).await.map_err(data)?;
+                store.create_staff(&login, name, role, &hash).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    seed_customer(
+        store,
+        webspace_root,
+        "K1000001",
+        "Erika Mustermann",
+        "erika@example.com",
+        "demo-password-1",
+        "shared-m",
+        &["mustermann-shop.de", "erika-mustermann.de"],
+        &["info@mustermann-shop.de", "erika@erika-mustermann.de", "shop@mustermann-shop.de"],
+    )
+    .await?;
+    seed_customer(
+        store,
+        webspace_root,
+        "K1000002",
+        "Max Beispiel GmbH",
+        "max@example.org",
+        "demo-password-2",
+        "managed-server",
+        &["beispiel-gmbh.de"],
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn seed_customer(
+    store: &Store,
+    webspace_root: &str,
+    number: &str,
+    name: &str,
+    email: &str,
+    password: &str,
+    tariff: &str,
+    domains: &[&str],
+    mailboxes: &[&str],
+) -> Result<(), DemoError> {
+    let number = CustomerNumber::parse(number).map_err(data)?;
+    if store.customer_by_number(number).await.is_ok() {
+        return Ok(());
+    }
+    let tariff = store.tariff(&TariffId::parse(tariff).map_err(data)?).await?;
+    let new = NewCustomer {
+        name: CustomerName::parse(name).map_err(data)?,
+        email: EmailAddress::parse(email).map_err(data)?,
+        address: PostalAddress::parse("Musterstraße 1", "10115", "Berlin", "DE").map_err(data)?,
+        language: Language::De,
+        password_hash: hash_password(password).await.map_err(data)?,
+        phone_password_hash: hash_password(DEMO_PHONE_PASSWORD).await.map_err(data)?,
+    };
+    let start = NaiveDate::from_ymd_opt(2026, 1, 1).ok_or_else(|| data("date"))?;
+    let contract = NewContract { tariff, period: BillingPeriod::Yearly, start, webspace_root: webspace_root.to_owned() };
+    let customer = store.create_customer(&new, &contract).await?;
+    if customer.number != number {
+        return Err(DemoError::Data(format!(
+            "the database already has other customers; the demo customer became {} instead of {number}",
+            customer.number
+        )));
+    }
+    let contract_id = store.contracts(customer.id).await?.first().map(|c| c.id).ok_or_else(|| data("no contract"))?;
+    for (i, d) in domains.iter().enumerate() {
+        let domain = store.add_domain(customer.id, contract_id, &DomainName::parse(d).map_err(data)?, &format!("DEMO-AUTH-{number}-{i}")).await?;
+        for m in mailboxes.iter().filter(|m| m.ends_with(&format!("@{d}"))) {
+            let local = m.split('@').next().unwrap_or("");
+            store.add_mailbox(customer.id, domain.id, local).await?;
+        }
+    }
+    Ok(())
+}

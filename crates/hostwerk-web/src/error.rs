@@ -1,0 +1,126 @@
+//! How failures reach the user: a page or a JSON body with the right status; details only in the log.
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use hostwerk_store::StoreError;
+
+use crate::service::ServiceError;
+
+/// A failure while answering a page request.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PageError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("the form has expired")]
+    Csrf,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, de, en) = match &self {
+            PageError::NotFound => (StatusCode::NOT_FOUND, "Diese Seite gibt es nicht.".to_owned(), "This page does not exist.".to_owned()),
+            PageError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Dafür fehlt Ihnen die Berechtigung.".to_owned(),
+                "You are not allowed to do this.".to_owned(),
+            ),
+            PageError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.".to_owned(),
+                "The form has expired. Please reload the page and try again.".to_owned(),
+            ),
+            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, crate::i18n::t(hostwerk_domain::Language::De, m), m.clone()),
+            PageError::TooManyRequests(m) => {
+                (StatusCode::TOO_MANY_REQUESTS, crate::i18n::t(hostwerk_domain::Language::De, m), m.clone())
+            }
+            PageError::Internal(detail) => {
+                tracing::error!(%detail, "internal error while answering a page");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Etwas ist schiefgegangen. Bitte versuchen Sie es später noch einmal.".to_owned(),
+                    "Something went wrong. Please try again later.".to_owned(),
+                )
+            }
+        };
+        let body = format!(
+            "<!doctype html><html lang=\"de\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{code}</title><link rel=\"stylesheet\" href=\"/static/app.css\"></head><body><main class=\"narrow\">\
+             <h1>{code}</h1><p class=\"error\" role=\"alert\">{de}</p><p class=\"error\" lang=\"en\">{en}</p>\
+             <p><a href=\"/\">Startseite / Home</a></p></main></body></html>",
+            code = status.as_u16(),
+            de = escape(&de),
+            en = escape(&en)
+        );
+        (status, Html(body)).into_response()
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => PageError::NotFound,
+            StoreError::Conflict(m) => PageError::BadRequest(m),
+            other => PageError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ServiceError> for PageError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(m) | ServiceError::Conflict(m) => PageError::BadRequest(m),
+            ServiceError::BadCredentials => PageError::BadRequest(e.to_string()),
+            ServiceError::Throttled { .. } => PageError::TooManyRequests(e.to_string()),
+            ServiceError::NotFound => PageError::NotFound,
+            ServiceError::Forbidden => PageError::Forbidden,
+            ServiceError::Internal(m) => PageError::Internal(m),
+        }
+    }
+}
+
+/// A failure while answering an API request: `{"error": "…"}` with the status.
+#[derive(Debug)]
+pub(crate) struct ApiError(pub StatusCode, pub String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.0, Json(serde_json::json!({ "error": self.1 }))).into_response()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let status = match &e {
+            ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::NotFound => StatusCode::NOT_FOUND,
+            ServiceError::Forbidden => StatusCode::FORBIDDEN,
+            ServiceError::Internal(m) => {
+                tracing::error!(detail = %m, "internal error while answering an API request");
+                return ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into());
+            }
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::from(e).into()
+    }
+}

@@ -1,0 +1,68 @@
+//! hostwerk-web: the customer menu ("Kundenmenü"), the staff console and the JSON API.
+//!
+//! Handlers are thin adapters: they extract and parse input, call a function of [`service`], and map its
+//! result to a page or JSON. Pages are rendered on the server and work without JavaScript.
+
+pub mod config;
+pub mod demo;
+pub mod service;
+
+mod api;
+mod auth;
+mod csrf;
+mod error;
+mod i18n;
+mod mailer;
+mod metrics;
+mod pages;
+mod passwords;
+mod state;
+mod throttle;
+mod views;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+
+pub use config::Config;
+pub use mailer::Mailer;
+pub use passwords::hash_password;
+pub use state::AppState;
+
+/// Builds the whole application: pages, API, health and metrics.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .merge(metrics::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::ensure_cookie))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `router(state)` on an already bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Starts the periodic clean-up: expired sessions and tokens, recovered rate-limit keys.
+pub fn spawn_housekeeping(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            state.throttles.tidy();
+            if let Err(e) = state.store.purge_expired().await {
+                tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+        }
+    });
+}

@@ -1,0 +1,71 @@
+//! Sending mail: every mail is recorded in the outbox; with SMTP configured it is also delivered by lettre.
+
+use lettre::message::Mailbox as LettreMailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use hostwerk_store::{Store, StoreError};
+
+use crate::config::Config;
+
+/// Records and delivers mail.
+#[derive(Clone)]
+pub struct Mailer {
+    store: Store,
+    from: String,
+    smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").field("from", &self.from).field("smtp", &self.smtp.is_some()).finish()
+    }
+}
+
+impl Mailer {
+    pub fn new(store: Store, config: &Config) -> Self {
+        let smtp = config.smtp.as_ref().map(|s| {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&s.host)
+                .port(s.port)
+                .timeout(Some(std::time::Duration::from_secs(20)))
+                .build()
+        });
+        Self { store, from: config.mail_from.clone(), smtp }
+    }
+
+    /// Records the mail and, with SMTP configured, delivers it in the background.
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), StoreError> {
+        let status = if self.smtp.is_some() { "queued" } else { "stored" };
+        let id = self.store.enqueue_mail(to, subject, body, status).await?;
+        let Some(transport) = self.smtp.clone() else {
+            tracing::info!(to, subject, "mail stored in the outbox (no SMTP relay configured)");
+            return Ok(());
+        };
+        let message = build(&self.from, to, subject, body);
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let result = match message {
+                Ok(m) => transport.send(m).await.map(|_| ()).map_err(|e| e.to_string()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = &result {
+                tracing::warn!(mail = id, error = %e, "mail delivery failed");
+            }
+            if let Err(e) = store.mark_mail(id, result).await {
+                tracing::error!(mail = id, error = %e, "could not record mail delivery");
+            }
+        });
+        Ok(())
+    }
+}
+
+fn build(from: &str, to: &str, subject: &str, body: &str) -> Result<Message, String> {
+    let from: LettreMailbox = from.parse().map_err(|e| format!("sender address: {e}"))?;
+    let to: LettreMailbox = to.parse().map_err(|e| format!("recipient address: {e}"))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(body.to_owned())
+        .map_err(|e| e.to_string())
+}

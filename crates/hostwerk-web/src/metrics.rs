@@ -1,0 +1,114 @@
+//! Request metrics in the Prometheus text format (`GET /metrics`) and the health check (`GET /healthz`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+
+use crate::AppState;
+
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+#[derive(Debug, Default)]
+struct Series {
+    count: u64,
+    sum: f64,
+    buckets: [u64; BUCKETS.len()],
+}
+
+/// Counters and latency histograms per method, route and status.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+}
+
+impl Metrics {
+    fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
+        let mut map = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let s = map.entry((method.to_owned(), route.to_owned(), status)).or_default();
+        s.count += 1;
+        s.sum += secs;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                s.buckets[i] += 1;
+            }
+        }
+    }
+
+    fn render(&self) -> String {
+        let map = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = String::new();
+        out.push_str("# HELP hostwerk_http_requests_total HTTP requests answered.\n");
+        out.push_str("# TYPE hostwerk_http_requests_total counter\n");
+        for ((m, r, st), s) in map.iter() {
+            let _ = writeln!(out, "hostwerk_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{st}\"}} {}", s.count);
+        }
+        out.push_str("# HELP hostwerk_http_errors_total HTTP requests answered with a server error (5xx).\n");
+        out.push_str("# TYPE hostwerk_http_errors_total counter\n");
+        let errors: u64 = map.iter().filter(|((_, _, st), _)| *st >= 500).map(|(_, s)| s.count).sum();
+        let _ = writeln!(out, "hostwerk_http_errors_total {errors}");
+        out.push_str("# HELP hostwerk_http_request_duration_seconds Time to answer a request.\n");
+        out.push_str("# TYPE hostwerk_http_request_duration_seconds histogram\n");
+        let mut per_route: BTreeMap<(&str, &str), Series> = BTreeMap::new();
+        for ((m, r, _), s) in map.iter() {
+            let agg = per_route.entry((m, r)).or_default();
+            agg.count += s.count;
+            agg.sum += s.sum;
+            for i in 0..BUCKETS.len() {
+                agg.buckets[i] += s.buckets[i];
+            }
+        }
+        for ((m, r), s) in per_route {
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "hostwerk_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"{b}\"}} {}",
+                    s.buckets[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "hostwerk_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(out, "hostwerk_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}", s.sum);
+            let _ = writeln!(out, "hostwerk_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {}", s.count);
+        }
+        out
+    }
+}
+
+/// Middleware: times every request and counts it under its route pattern (never the raw path).
+pub(crate) async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let response = next.run(req).await;
+    state.metrics.observe(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());
+    response
+}
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics))
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}

@@ -1,0 +1,180 @@
+//! The customer menu ("Kundenmenü"): dashboard, contract details, profile, password, mailboxes.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use hostwerk_domain::calendar::format_date;
+use hostwerk_domain::contract::earliest_ordinary_end;
+use hostwerk_domain::Language;
+use hostwerk_store::Contract;
+use minijinja::{context, Value};
+use serde::Deserialize;
+
+use super::{form_status, redirect_with_cookies, user_message, with_status, Done};
+use crate::auth::{session_cookie, Ctx, CurrentCustomer, CUSTOMER_COOKIE, LANG_COOKIE};
+use crate::csrf::CsrfForm;
+use crate::error::PageError;
+use crate::i18n::t;
+use crate::service;
+use crate::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/menu", get(dashboard))
+        .route("/menu/contracts/{id}", get(contract))
+        .route("/menu/profile", get(profile_page).post(profile))
+        .route("/menu/password", get(password_page).post(password))
+        .route("/menu/mailboxes", post(add_mailbox))
+        .route("/menu/mailboxes/{id}/delete", post(delete_mailbox))
+}
+
+/// A contract as the menu shows it.
+pub(crate) fn contract_view(c: &Contract, lang: Language) -> Value {
+    let today = hostwerk_domain::calendar::berlin_date(chrono::Utc::now());
+    let earliest = earliest_ordinary_end(
+        c.start_date,
+        c.billing_period,
+        u32::try_from(c.minimum_term_months).unwrap_or(0),
+        u32::try_from(c.notice_period_days).unwrap_or(0),
+        today,
+    );
+    context! {
+        id => c.id,
+        tariff => c.tariff_name,
+        family => c.family.as_str(),
+        monthly_price => c.monthly_price.format(lang),
+        period_price => c.period_price().format(lang),
+        billing => t(lang, if c.billing_period.months() == 1 { "contract.monthly" } else { "contract.yearly" }),
+        start => format_date(c.start_date, lang),
+        prepaid_until => format_date(c.prepaid_until, lang),
+        minimum_term_months => c.minimum_term_months,
+        notice_period_days => c.notice_period_days,
+        earliest_end => format_date(earliest, lang),
+        status => t(lang, &format!("status.{}", c.status.as_str())),
+        status_code => c.status.as_str(),
+        end_date => c.end_date.map(|d| format_date(d, lang)),
+        node => c.node,
+        system_user => c.system_user.as_str(),
+        webspace => c.webspace_path,
+        process_limit => c.process_limit.to_string(),
+    }
+}
+
+async fn customer_context(state: &AppState, customer: &hostwerk_store::Customer, lang: Language) -> Result<Value, PageError> {
+    let contracts = state.store.contracts(customer.id).await?;
+    let domains = state.store.domains(customer.id).await?;
+    let mailboxes = state.store.mailboxes(customer.id).await?;
+    let domain_views: Vec<_> = domains
+        .iter()
+        .map(|d| context! { id => d.id, name => d.name.as_str(), contract_id => d.contract_id })
+        .collect();
+    let mailbox_views: Vec<_> =
+        mailboxes.iter().map(|m| context! { id => m.id, address => m.address.as_str(), contract_id => m.contract_id }).collect();
+    Ok(context! {
+        customer => context! { number => customer.number.to_string(), name => customer.name, email => customer.email.as_str() },
+        contracts => contracts.iter().map(|c| contract_view(c, lang)).collect::<Vec<_>>(),
+        domains => domain_views,
+        mailboxes => mailbox_views,
+    })
+}
+
+async fn dashboard(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, Query(q): Query<Done>) -> Result<Html<String>, PageError> {
+    let data = customer_context(&state, &customer, ctx.lang).await?;
+    state.views.render("menu/dashboard.html", context! { done => q.done, ..minijinja::value::merge_maps([data, ctx.base(&state)]) })
+}
+
+async fn contract(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, Path(id): Path<i64>) -> Result<Html<String>, PageError> {
+    let c = state.store.contract(customer.id, id).await?;
+    let domains: Vec<_> = state.store.domains(customer.id).await?.into_iter().filter(|d| d.contract_id == c.id).map(|d| d.name.to_string()).collect();
+    let customer_view = context! { number => customer.number.to_string(), name => customer.name };
+    state.views.render("menu/contract.html", context! { contract => contract_view(&c, ctx.lang), domains, customer => customer_view, ..ctx.base(&state) })
+}
+
+async fn profile_page(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, Query(q): Query<Done>) -> Result<Html<String>, PageError> {
+    render_profile(&state, &ctx, &customer, None, q.done).await
+}
+
+async fn render_profile(state: &AppState, ctx: &Ctx, customer: &hostwerk_store::Customer, error: Option<String>, done: Option<String>) -> Result<Html<String>, PageError> {
+    let view = context! {
+        number => customer.number.to_string(), name => customer.name, email => customer.email.as_str(),
+        language => customer.language.code(), street => customer.address.street, postal_code => customer.address.postal_code,
+        city => customer.address.city, country => customer.address.country,
+    };
+    state.views.render("menu/profile.html", context! { customer => view, error, done, ..ctx.base(state) })
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    email: String,
+    language: String,
+}
+
+async fn profile(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, CsrfForm(form): CsrfForm<ProfileForm>) -> Result<Response, PageError> {
+    match service::update_profile(&state, &customer, &form.email, &form.language).await {
+        Ok(updated) => {
+            let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+            Ok(redirect_with_cookies(
+                "/menu/profile?done=profile_saved",
+                &[format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", updated.language.code())],
+            ))
+        }
+        Err(e) => {
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+            let page = render_profile(&state, &ctx, &customer, Some(error), None).await?;
+            Ok(with_status(form_status(&e), page))
+        }
+    }
+}
+
+async fn password_page(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(_): CurrentCustomer) -> Result<Html<String>, PageError> {
+    state.views.render("menu/password.html", context! { ..ctx.base(&state) })
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    current: String,
+    password: String,
+    password_repeat: String,
+}
+
+async fn password(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, CsrfForm(form): CsrfForm<PasswordForm>) -> Result<Response, PageError> {
+    match service::change_password(&state, &customer, &form.current, &form.password, &form.password_repeat).await {
+        Ok(()) => {
+            // All sessions ended with the change; this browser gets a fresh one.
+            let token = service::start_session(&state, hostwerk_store::Subject::Customer(customer.id)).await?;
+            Ok(redirect_with_cookies(
+                "/menu?done=password_changed",
+                &[session_cookie(&state, CUSTOMER_COOKIE, &token, state.config.session_minutes * 60)],
+            ))
+        }
+        Err(e) => {
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+            let page = state.views.render("menu/password.html", context! { error, ..ctx.base(&state) })?;
+            Ok(with_status(form_status(&e), page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MailboxForm {
+    domain_id: i64,
+    local_part: String,
+}
+
+async fn add_mailbox(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, CsrfForm(form): CsrfForm<MailboxForm>) -> Result<Response, PageError> {
+    match service::add_mailbox(&state, &customer, form.domain_id, &form.local_part).await {
+        Ok(()) => Ok(Redirect::to("/menu?done=mailbox_created").into_response()),
+        Err(e) => {
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+            let data = customer_context(&state, &customer, ctx.lang).await?;
+            let page = state.views.render("menu/dashboard.html", context! { error, ..minijinja::value::merge_maps([data, ctx.base(&state)]) })?;
+            Ok(with_status(form_status(&e), page))
+        }
+    }
+}
+
+async fn delete_mailbox(State(state): State<AppState>, CurrentCustomer(customer): CurrentCustomer, Path(id): Path<i64>, CsrfForm(_): CsrfForm<serde::de::IgnoredAny>) -> Result<Response, PageError> {
+    service::delete_mailbox(&state, &customer, id).await?;
+    Ok(Redirect::to("/menu?done=mailbox_deleted").into_response())
+}

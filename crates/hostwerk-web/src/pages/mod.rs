@@ -1,0 +1,59 @@
+//! The HTML pages: public pages, the customer menu (`/menu`) and the staff console (`/staff`).
+
+mod menu;
+mod public;
+mod staff;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::Router;
+
+use crate::service::ServiceError;
+use crate::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().merge(public::routes()).merge(menu::routes()).merge(staff::routes())
+}
+
+/// `?done=…` after a redirect: which success notice a page shows.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Done {
+    pub done: Option<String>,
+}
+
+/// The status a form answered with an error gets.
+pub(crate) fn form_status(e: &ServiceError) -> StatusCode {
+    match e {
+        ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
+        ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::NotFound => StatusCode::NOT_FOUND,
+        ServiceError::Forbidden => StatusCode::FORBIDDEN,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A page re-rendered with an error message for the user.
+pub(crate) fn with_status(status: StatusCode, page: Html<String>) -> Response {
+    (status, page).into_response()
+}
+
+/// A redirect after a successful POST that also sets cookies.
+pub(crate) fn redirect_with_cookies(to: &str, cookies: &[String]) -> Response {
+    let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
+    for c in cookies {
+        if let Ok(v) = HeaderValue::from_str(c) {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+/// Whether the error is one the user caused (shown on the form) rather than ours (logged).
+pub(crate) fn user_message(e: &ServiceError, lang: hostwerk_domain::Language) -> Option<String> {
+    match e {
+        ServiceError::Internal(_) => None,
+        other => Some(crate::i18n::t(lang, &other.to_string())),
+    }
+}

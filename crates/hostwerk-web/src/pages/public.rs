@@ -1,0 +1,201 @@
+//! Public pages: home, login, order, password reminder and reset, language switch, stylesheet.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::Router;
+use hostwerk_store::Subject;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{form_status, redirect_with_cookies, user_message, with_status};
+use crate::auth::{session_cookie, ClientIp, Ctx, CUSTOMER_COOKIE, LANG_COOKIE};
+use crate::csrf::{cookie_value, CsrfForm};
+use crate::error::PageError;
+use crate::service::{self, OrderInput};
+use crate::AppState;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/static/app.css", get(stylesheet))
+        .route("/lang/{code}", get(switch_language))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", axum::routing::post(logout))
+        .route("/order", get(order_page).post(order))
+        .route("/password-reminder", get(reminder_page).post(reminder))
+        .route("/password-reset", get(reset_page).post(reset))
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+        include_str!("../../static/app.css"),
+    )
+        .into_response()
+}
+
+async fn home(State(state): State<AppState>, ctx: Ctx) -> Result<Html<String>, PageError> {
+    let tariffs = state.store.tariffs().await?;
+    let tariffs: Vec<_> = tariffs
+        .iter()
+        .filter(|t| t.orderable)
+        .map(|t| context! { id => t.id.as_str(), name => t.name, price => t.monthly_price.format(ctx.lang), family => t.family.as_str() })
+        .collect();
+    state.views.render("home.html", context! { tariffs, ..ctx.base(&state) })
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+async fn switch_language(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<Back>) -> Response {
+    let lang = hostwerk_domain::Language::parse(&code).unwrap_or_default();
+    // Only paths on this site, never another host.
+    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\')).unwrap_or_else(|| "/".into());
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    redirect_with_cookies(&back, &[format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", lang.code())])
+}
+
+async fn login_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<super::Done>) -> Result<Html<String>, PageError> {
+    state.views.render("login.html", context! { done => q.done, ..ctx.base(&state) })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    login: String,
+    password: String,
+}
+
+async fn login(State(state): State<AppState>, ctx: Ctx, ClientIp(ip): ClientIp, headers: axum::http::HeaderMap, CsrfForm(form): CsrfForm<LoginForm>) -> Result<Response, PageError> {
+    match service::customer_login(&state, &form.login, &form.password, ip).await {
+        Ok(customer) => {
+            // A fresh session id at every login; any session the browser had is ended.
+            if let Some(old) = cookie_value(&headers, CUSTOMER_COOKIE) {
+                state.store.end_session(&old).await?;
+            }
+            let token = service::start_session(&state, Subject::Customer(customer.id)).await?;
+            let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+            Ok(redirect_with_cookies(
+                "/menu",
+                &[
+                    session_cookie(&state, CUSTOMER_COOKIE, &token, state.config.session_minutes * 60),
+                    format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", customer.language.code()),
+                ],
+            ))
+        }
+        Err(e) => {
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+            let page = state.views.render("login.html", context! { error, login => form.login, ..ctx.base(&state) })?;
+            Ok(with_status(form_status(&e), page))
+        }
+    }
+}
+
+async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap, CsrfForm(_): CsrfForm<serde::de::IgnoredAny>) -> Result<Response, PageError> {
+    if let Some(token) = cookie_value(&headers, CUSTOMER_COOKIE) {
+        state.store.end_session(&token).await?;
+    }
+    Ok(redirect_with_cookies("/login?done=logged_out", &[session_cookie(&state, CUSTOMER_COOKIE, "", 0)]))
+}
+
+#[derive(Deserialize)]
+struct OrderQuery {
+    tariff: Option<String>,
+}
+
+async fn order_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<OrderQuery>) -> Result<Html<String>, PageError> {
+    render_order(&state, &ctx, None, q.tariff.as_deref().unwrap_or(""), None).await
+}
+
+async fn render_order(state: &AppState, ctx: &Ctx, error: Option<String>, selected: &str, form: Option<&OrderInput>) -> Result<Html<String>, PageError> {
+    let tariffs = state.store.tariffs().await?;
+    let tariffs: Vec<_> = tariffs
+        .iter()
+        .filter(|t| t.orderable)
+        .map(|t| {
+            context! {
+                id => t.id.as_str(), name => t.name, price => t.monthly_price.format(ctx.lang),
+                periods => t.billing_periods.iter().map(|p| p.months()).collect::<Vec<_>>(),
+                minimum_term_months => t.minimum_term_months, notice_period_days => t.notice_period_days,
+                selected => t.id.as_str() == selected,
+            }
+        })
+        .collect();
+    let values = form.map(|f| {
+        context! { name => f.name, email => f.email, street => f.street, postal_code => f.postal_code, city => f.city, country => f.country, billing_months => f.billing_months }
+    });
+    state.views.render("order.html", context! { tariffs, error, values, ..ctx.base(state) })
+}
+
+async fn order(State(state): State<AppState>, ctx: Ctx, ClientIp(ip): ClientIp, CsrfForm(mut form): CsrfForm<OrderInput>) -> Result<Response, PageError> {
+    if form.language.is_none() {
+        form.language = Some(ctx.lang.code().to_owned());
+    }
+    match service::place_order(&state, &form, ip).await {
+        Ok(customer) => {
+            let page = state.views.render(
+                "order_done.html",
+                context! { number => customer.number.to_string(), email => customer.email.as_str(), name => customer.name, ..ctx.base(&state) },
+            )?;
+            Ok(with_status(StatusCode::CREATED, page))
+        }
+        Err(e) => {
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+            let page = render_order(&state, &ctx, Some(error), &form.tariff, Some(&form)).await?;
+            Ok(with_status(form_status(&e), page))
+        }
+    }
+}
+
+async fn reminder_page(State(state): State<AppState>, ctx: Ctx) -> Result<Html<String>, PageError> {
+    state.views.render("reminder.html", context! { ..ctx.base(&state) })
+}
+
+#[derive(Deserialize)]
+struct ReminderForm {
+    login: String,
+}
+
+async fn reminder(State(state): State<AppState>, ctx: Ctx, ClientIp(ip): ClientIp, CsrfForm(form): CsrfForm<ReminderForm>) -> Result<Response, PageError> {
+    match service::request_password_reminder(&state, &form.login, ip).await {
+        Ok(()) => Ok(state.views.render("reminder.html", context! { sent => true, ..ctx.base(&state) })?.into_response()),
+        Err(e) => {
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+            let page = state.views.render("reminder.html", context! { error, ..ctx.base(&state) })?;
+            Ok(with_status(form_status(&e), page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+async fn reset_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<TokenQuery>) -> Result<Response, PageError> {
+    let valid = service::reset_token_valid(&state, &q.token).await;
+    let page = state.views.render("reset.html", context! { token => q.token, valid, ..ctx.base(&state) })?;
+    Ok(if valid { page.into_response() } else { with_status(StatusCode::GONE, page) })
+}
+
+#[derive(Deserialize)]
+struct ResetForm {
+    token: String,
+    password: String,
+    password_repeat: String,
+}
+
+async fn reset(State(state): State<AppState>, ctx: Ctx, CsrfForm(form): CsrfForm<ResetForm>) -> Result<Response, PageError> {
+    match service::reset_password(&state, &form.token, &form.password, &form.password_repeat).await {
+        Ok(_) => Ok(Redirect::to("/login?done=password_reset").into_response()),
+        Err(e) => {
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+            let page = state.views.render("reset.html", context! { token => form.token, valid => true, error, ..ctx.base(&state) })?;
+            Ok(with_status(form_status(&e), page))
+        }
+    }
+}

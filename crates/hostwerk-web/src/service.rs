@@ -1,0 +1,443 @@
+//! The application's use cases, shared by pages and API: ordering, logging in, profile and password,
+//! password reminder, and the staff console's administration. Input arrives raw and is parsed here into
+//! domain types; every step that changes an account is audited.
+
+use std::net::IpAddr;
+
+use chrono::Utc;
+use hostwerk_domain::security::login_lockout_secs;
+use hostwerk_domain::{
+    BillingPeriod, Cents, CustomerName, CustomerNumber, EmailAddress, Language, NodeName, NodeRole, Password,
+    PhonePassword, PostalAddress, StaffLogin, StaffRole, Tariff, TariffId,
+};
+use hostwerk_store::{Actor, Customer, NewContract, NewCustomer, StaffId, StaffUser, StoreError, Subject};
+use serde::Deserialize;
+
+use crate::i18n::t;
+use crate::passwords::{hash_password, verify_password};
+use crate::AppState;
+
+/// Why a use case did not go through. The message is meant for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the login or the password is wrong")]
+    BadCredentials,
+    #[error("too many attempts; please wait {retry_after_secs} seconds and try again")]
+    Throttled { retry_after_secs: i64 },
+    #[error("not found")]
+    NotFound,
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound,
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            other => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::passwords::HashError> for ServiceError {
+    fn from(e: crate::passwords::HashError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Invalid(e.to_string())
+}
+
+/// What the order form (or `POST /api/v1/orders`) sends.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct OrderInput {
+    pub tariff: String,
+    /// 1 or 12.
+    pub billing_months: u32,
+    pub name: String,
+    pub email: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    #[serde(default = "default_country")]
+    pub country: String,
+    pub password: String,
+    pub phone_password: String,
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
+fn default_country() -> String {
+    "DE".into()
+}
+
+impl std::fmt::Display for OrderInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "order of {} for {}", self.tariff, self.email)
+    }
+}
+
+/// Places an order: a new customer with a first contract. Sends the customer number by e-mail.
+pub async fn place_order(state: &AppState, input: &OrderInput, ip: IpAddr) -> Result<Customer, ServiceError> {
+    if state.throttles.order_per_ip.check_key(&ip).is_err() {
+        return Err(ServiceError::Throttled { retry_after_secs: 60 });
+    }
+    let tariff_id = TariffId::parse(&input.tariff).map_err(invalid)?;
+    let tariff = match state.store.tariff(&tariff_id).await {
+        Ok(t) if t.orderable => t,
+        Ok(_) | Err(StoreError::NotFound) => return Err(ServiceError::Invalid("this tariff cannot be ordered".into())),
+        Err(e) => return Err(e.into()),
+    };
+    let period = BillingPeriod::from_months(input.billing_months).map_err(invalid)?;
+    if !tariff.offers(period) {
+        return Err(ServiceError::Invalid(format!("this tariff cannot be billed every {} months", period.months())));
+    }
+    let name = CustomerName::parse(&input.name).map_err(invalid)?;
+    let email = EmailAddress::parse(&input.email).map_err(invalid)?;
+    let address = PostalAddress::parse(&input.street, &input.postal_code, &input.city, &input.country).map_err(invalid)?;
+    let password = Password::parse(&input.password).map_err(invalid)?;
+    let phone = PhonePassword::parse(&input.phone_password).map_err(|e| ServiceError::Invalid(format!("telephone password: {e}")))?;
+    if phone.expose() == password.expose() {
+        return Err(ServiceError::Invalid("the telephone password must differ from the customer-menu password".into()));
+    }
+    let language = input.language.as_deref().and_then(|l| Language::parse(l).ok()).unwrap_or_default();
+    let new = NewCustomer {
+        name,
+        email,
+        address,
+        language,
+        password_hash: hash_password(password.expose()).await?,
+        phone_password_hash: hash_password(phone.expose()).await?,
+    };
+    let contract = NewContract {
+        tariff: tariff.clone(),
+        period,
+        start: hostwerk_domain::calendar::berlin_date(Utc::now()),
+        webspace_root: state.config.webspace_root.clone(),
+    };
+    let customer = state.store.create_customer(&new, &contract).await?;
+    state.store.audit(&Actor::customer(&customer), "order.placed", &customer.number.to_string(), tariff.id.as_str()).await?;
+    let body = format!(
+        "{}\n\n{}: {}\n{}: {}\n\n{}: {}/login\n",
+        t(language, "mail.order.greeting").replace("{name}", &customer.name),
+        t(language, "common.customer_number"),
+        customer.number,
+        t(language, "common.tariff"),
+        tariff.name,
+        t(language, "mail.order.login_at"),
+        state.config.public_url
+    );
+    state.mailer.send(customer.email.as_str(), &t(language, "mail.order.subject"), &body).await?;
+    Ok(customer)
+}
+
+fn now() -> i64 {
+    Utc::now().timestamp()
+}
+
+/// Checks a customer's login (customer number or e-mail) and password, with throttling per client and per account.
+pub async fn customer_login(state: &AppState, login: &str, password: &str, ip: IpAddr) -> Result<Customer, ServiceError> {
+    if state.throttles.login_per_ip.check_key(&ip).is_err() {
+        return Err(ServiceError::Throttled { retry_after_secs: 60 });
+    }
+    let creds = match state.store.customer_credentials(login).await {
+        Ok(c) => Some(c),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(c) = &creds {
+        if c.locked_until > now() {
+            return Err(ServiceError::Throttled { retry_after_secs: c.locked_until - now() });
+        }
+    }
+    let ok = verify_password(password, creds.as_ref().map(|c| c.password_hash.clone())).await;
+    match creds {
+        Some(c) if ok => {
+            state.store.customer_login_succeeded(c.id).await?;
+            let customer = state.store.customer(c.id).await?;
+            state.store.audit(&Actor::customer(&customer), "customer.login", &customer.number.to_string(), "").await?;
+            Ok(customer)
+        }
+        Some(c) => {
+            let lockout = login_lockout_secs(c.failed_logins + 1);
+            state.store.customer_login_failed(c.id, now() + lockout).await?;
+            tracing::info!(customer = %c.number, failures = c.failed_logins + 1, "failed customer login");
+            Err(ServiceError::BadCredentials)
+        }
+        None => Err(ServiceError::BadCredentials),
+    }
+}
+
+/// Checks a staff login, with the same throttling as customers.
+pub async fn staff_login(state: &AppState, login: &str, password: &str, ip: IpAddr) -> Result<StaffUser, ServiceError> {
+    if state.throttles.login_per_ip.check_key(&ip).is_err() {
+        return Err(ServiceError::Throttled { retry_after_secs: 60 });
+    }
+    let creds = match StaffLogin::parse(login) {
+        Ok(l) => match state.store.staff_credentials(&l).await {
+            Ok(c) => Some(c),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        Err(_) => None,
+    };
+    if let Some(c) = &creds {
+        if c.locked_until > now() {
+            return Err(ServiceError::Throttled { retry_after_secs: c.locked_until - now() });
+        }
+    }
+    let ok = verify_password(password, creds.as_ref().map(|c| c.password_hash.clone())).await;
+    match creds {
+        Some(c) if ok && c.active => {
+            state.store.staff_login_succeeded(c.id).await?;
+            let user = state.store.staff(c.id).await?;
+            state.store.audit(&Actor::staff(&user), "staff.login", user.login.as_str(), "").await?;
+            Ok(user)
+        }
+        Some(c) => {
+            state.store.staff_login_failed(c.id, now() + login_lockout_secs(c.failed_logins + 1)).await?;
+            Err(ServiceError::BadCredentials)
+        }
+        None => Err(ServiceError::BadCredentials),
+    }
+}
+
+/// Starts a session for `subject` and returns the raw token for the cookie.
+pub async fn start_session(state: &AppState, subject: Subject) -> Result<String, ServiceError> {
+    Ok(state.store.create_session(subject, state.config.session_minutes * 60).await?)
+}
+
+/// Changes the customer-menu password; the current one is required. Other sessions end.
+pub async fn change_password(
+    state: &AppState,
+    customer: &Customer,
+    current: &str,
+    new: &str,
+    repeat: &str,
+) -> Result<(), ServiceError> {
+    let stored = state.store.customer_password_hash(customer.id).await?;
+    if !verify_password(current, Some(stored)).await {
+        return Err(ServiceError::Invalid("the current password is wrong".into()));
+    }
+    if new != repeat {
+        return Err(ServiceError::Invalid("the two new passwords differ".into()));
+    }
+    let password = Password::parse(new).map_err(invalid)?;
+    state.store.set_customer_password_hash(customer.id, &hash_password(password.expose()).await?).await?;
+    state.store.end_all_sessions(Subject::Customer(customer.id)).await?;
+    state.store.audit(&Actor::customer(customer), "customer.password_changed", &customer.number.to_string(), "").await?;
+    let lang = customer.language;
+    state.mailer.send(customer.email.as_str(), &t(lang, "mail.password_changed.subject"), &t(lang, "mail.password_changed.body")).await?;
+    Ok(())
+}
+
+/// Updates e-mail address and language.
+pub async fn update_profile(state: &AppState, customer: &Customer, email: &str, language: &str) -> Result<Customer, ServiceError> {
+    let email = EmailAddress::parse(email).map_err(invalid)?;
+    let language = Language::parse(language).map_err(invalid)?;
+    state.store.update_customer_profile(customer.id, &email, language).await?;
+    let detail = if email != customer.email { format!("e-mail changed, language {language}") } else { format!("language {language}") };
+    state.store.audit(&Actor::customer(customer), "customer.profile_changed", &customer.number.to_string(), &detail).await?;
+    if email != customer.email {
+        // The old address learns of the change, so a taken-over account is noticed.
+        state.mailer.send(customer.email.as_str(), &t(language, "mail.email_changed.subject"), &t(language, "mail.email_changed.body")).await?;
+    }
+    Ok(state.store.customer(customer.id).await?)
+}
+
+/// Reset tokens live one hour.
+pub const RESET_TOKEN_SECS: i64 = 3600;
+
+/// Sends a password-reset link if `login` names a customer. Always answers the same way.
+pub async fn request_password_reminder(state: &AppState, login: &str, ip: IpAddr) -> Result<(), ServiceError> {
+    if state.throttles.reminder_per_ip.check_key(&ip).is_err() {
+        return Err(ServiceError::Throttled { retry_after_secs: 60 });
+    }
+    let customer = if let Ok(n) = CustomerNumber::parse(login) {
+        state.store.customer_by_number(n).await
+    } else if let Ok(e) = EmailAddress::parse(login) {
+        state.store.customer_by_email(&e).await
+    } else {
+        Err(StoreError::NotFound)
+    };
+    let customer = match customer {
+        Ok(c) => c,
+        Err(StoreError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if state.throttles.reminder_per_account.check_key(&customer.id.0).is_err() {
+        tracing::info!(customer = %customer.number, "password reminder suppressed: too many for this account");
+        return Ok(());
+    }
+    let token = state.store.create_reset_token(customer.id, RESET_TOKEN_SECS).await?;
+    let lang = customer.language;
+    let body = format!(
+        "{}\n\n{}/password-reset?token={token}\n\n{}\n",
+        t(lang, "mail.reminder.body"),
+        state.config.public_url,
+        t(lang, "mail.reminder.ignore")
+    );
+    state.mailer.send(customer.email.as_str(), &t(lang, "mail.reminder.subject"), &body).await?;
+    state.store.audit(&Actor::system("password-reminder"), "customer.reset_requested", &customer.number.to_string(), "").await?;
+    Ok(())
+}
+
+/// Whether a reset link is still valid.
+pub async fn reset_token_valid(state: &AppState, token: &str) -> bool {
+    state.store.peek_reset_token(token).await.is_ok()
+}
+
+/// Sets a new password with a reset token; the token is used up and every session of the customer ends.
+pub async fn reset_password(state: &AppState, token: &str, new: &str, repeat: &str) -> Result<Customer, ServiceError> {
+    if new != repeat {
+        return Err(ServiceError::Invalid("the two new passwords differ".into()));
+    }
+    let password = Password::parse(new).map_err(invalid)?;
+    let hash = hash_password(password.expose()).await?;
+    let id = state.store.consume_reset_token(token).await.map_err(|e| match e {
+        StoreError::NotFound => ServiceError::Invalid("this link is invalid, used or expired; please request a new one".into()),
+        other => other.into(),
+    })?;
+    state.store.set_customer_password_hash(id, &hash).await?;
+    state.store.end_all_sessions(Subject::Customer(id)).await?;
+    let customer = state.store.customer(id).await?;
+    state.store.audit(&Actor::customer(&customer), "customer.password_reset", &customer.number.to_string(), "").await?;
+    let lang = customer.language;
+    state.mailer.send(customer.email.as_str(), &t(lang, "mail.password_changed.subject"), &t(lang, "mail.password_changed.body")).await?;
+    Ok(customer)
+}
+
+/// Adds a mailbox on one of the customer's domains.
+pub async fn add_mailbox(state: &AppState, customer: &Customer, domain_id: i64, local_part: &str) -> Result<(), ServiceError> {
+    let mailbox = state.store.add_mailbox(customer.id, domain_id, local_part).await?;
+    state.store.audit(&Actor::customer(customer), "mailbox.created", mailbox.address.as_str(), "").await?;
+    Ok(())
+}
+
+/// Deletes one of the customer's mailboxes.
+pub async fn delete_mailbox(state: &AppState, customer: &Customer, mailbox_id: i64) -> Result<(), ServiceError> {
+    let address = state.store.delete_mailbox(customer.id, mailbox_id).await?;
+    state.store.audit(&Actor::customer(customer), "mailbox.deleted", &address, "").await?;
+    Ok(())
+}
+
+/// What support may see of a customer before the caller is verified: number and name, nothing else.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CustomerSummary {
+    pub number: String,
+    pub name: String,
+}
+
+/// Finds a customer by number for the staff console.
+pub async fn find_customer(state: &AppState, staff: &StaffUser, number: &str) -> Result<CustomerSummary, ServiceError> {
+    let number = CustomerNumber::parse(number).map_err(invalid)?;
+    let customer = state.store.customer_by_number(number).await?;
+    state.store.audit(&Actor::staff(staff), "staff.customer_lookup", &number.to_string(), "").await?;
+    Ok(CustomerSummary { number: customer.number.to_string(), name: customer.name })
+}
+
+fn require_admin(staff: &StaffUser) -> Result<(), ServiceError> {
+    if staff.role.is_admin() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
+    }
+}
+
+/// Creates a staff account (admin only).
+pub async fn create_staff(
+    state: &AppState,
+    admin: &StaffUser,
+    login: &str,
+    display_name: &str,
+    role: &str,
+    password: &str,
+) -> Result<StaffUser, ServiceError> {
+    require_admin(admin)?;
+    let login = StaffLogin::parse(login).map_err(invalid)?;
+    let role = StaffRole::parse(role).map_err(invalid)?;
+    let display_name = CustomerName::parse(display_name).map_err(invalid)?;
+    let password = Password::parse(password).map_err(invalid)?;
+    let user = state.store.create_staff(&login, display_name.as_str(), role, &hash_password(password.expose()).await?).await?;
+    state.store.audit(&Actor::staff(admin), "staff.created", login.as_str(), role.as_str()).await?;
+    Ok(user)
+}
+
+/// Enables or disables a staff account (admin only; nobody disables themselves).
+pub async fn set_staff_active(state: &AppState, admin: &StaffUser, id: i64, active: bool) -> Result<(), ServiceError> {
+    require_admin(admin)?;
+    if admin.id.0 == id && !active {
+        return Err(ServiceError::Invalid("you cannot disable your own account".into()));
+    }
+    let target = state.store.staff(StaffId(id)).await?;
+    state.store.set_staff_active(StaffId(id), active).await?;
+    let action = if active { "staff.enabled" } else { "staff.disabled" };
+    state.store.audit(&Actor::staff(admin), action, target.login.as_str(), "").await?;
+    Ok(())
+}
+
+/// The fields of a tariff an admin edits.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct TariffUpdate {
+    pub name: String,
+    /// Monthly price in euros, e.g. `8,99`.
+    pub monthly_price: String,
+    pub minimum_term_months: u32,
+    pub notice_period_days: u32,
+    #[serde(default)]
+    pub orderable: Option<String>,
+}
+
+/// Changes a tariff (admin only). Existing contracts keep the price they were ordered at.
+pub async fn update_tariff(state: &AppState, admin: &StaffUser, id: &str, update: &TariffUpdate) -> Result<Tariff, ServiceError> {
+    require_admin(admin)?;
+    let id = TariffId::parse(id).map_err(invalid)?;
+    let mut tariff = state.store.tariff(&id).await?;
+    tariff.name = update.name.trim().to_owned();
+    tariff.monthly_price = Cents::parse_euros(&update.monthly_price).map_err(invalid)?;
+    tariff.minimum_term_months = update.minimum_term_months;
+    tariff.notice_period_days = update.notice_period_days;
+    tariff.orderable = matches!(update.orderable.as_deref(), Some("on" | "true" | "1"));
+    tariff.validate().map_err(invalid)?;
+    state.store.update_tariff(&tariff).await?;
+    state
+        .store
+        .audit(&Actor::staff(admin), "tariff.updated", id.as_str(), &format!("price {} orderable {}", tariff.monthly_price, tariff.orderable))
+        .await?;
+    Ok(tariff)
+}
+
+/// Registers a node (admin only).
+pub async fn create_node(state: &AppState, admin: &StaffUser, name: &str, role: &str, address: &str) -> Result<(), ServiceError> {
+    require_admin(admin)?;
+    let name = NodeName::parse(name).map_err(invalid)?;
+    let role = NodeRole::parse(role).map_err(invalid)?;
+    let address = address.trim();
+    if address.is_empty() || address.len() > 255 || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ServiceError::Invalid("the address is a host name or IP address, without spaces".into()));
+    }
+    state.store.create_node(&name, role, address).await?;
+    state.store.audit(&Actor::staff(admin), "node.created", name.as_str(), role.as_str()).await?;
+    Ok(())
+}
+
+/// Removes a node that no contract uses (admin only).
+pub async fn delete_node(state: &AppState, admin: &StaffUser, id: i64) -> Result<(), ServiceError> {
+    require_admin(admin)?;
+    let name = state.store.delete_node(id).await?;
+    state.store.audit(&Actor::staff(admin), "node.deleted", &name, "").await?;
+    Ok(())
+}
+
+/// Guards admin-only reads.
+pub fn admin_only(staff: &StaffUser) -> Result<(), ServiceError> {
+    require_admin(staff)
+}

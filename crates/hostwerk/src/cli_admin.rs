@@ -1,0 +1,72 @@
+//! `hostwerk admin …`: tasks on the panel's database from the shell (the first admin account, say).
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use hostwerk_domain::{Password, StaffLogin, StaffRole};
+use hostwerk_store::{Actor, Store};
+
+/// Arguments of `hostwerk admin`.
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    #[command(subcommand)]
+    command: AdminCommand,
+    /// Directory of the SQLite database; ignored with --database-url.
+    #[arg(long, global = true, env = "HOSTWERK_DATA_DIR", default_value = "hostwerk-data")]
+    data_dir: PathBuf,
+    /// PostgreSQL or SQLite database URL.
+    #[arg(long, global = true, env = "HOSTWERK_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AdminCommand {
+    /// Create a staff account; the password is read from standard input.
+    CreateStaff {
+        /// support, management or admin
+        #[arg(long)]
+        role: String,
+        /// Login name (lower-case letters, digits, '.', '-', '_')
+        #[arg(long)]
+        login: String,
+        /// Display name (defaults to the login)
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        AdminCommand::CreateStaff { role, login, name } => {
+            let role = StaffRole::parse(&role)?;
+            let login = StaffLogin::parse(&login)?;
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input).context("cannot read the password from standard input")?;
+            let secret = input.trim_end_matches(['\n', '\r']);
+            if secret.is_empty() {
+                bail!("no password on standard input (e.g. `echo 'long secret' | hostwerk admin create-staff …`)");
+            }
+            let password = Password::parse(secret)?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let url = match &args.database_url {
+                    Some(u) => u.clone(),
+                    None => {
+                        std::fs::create_dir_all(&args.data_dir)
+                            .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+                        Store::sqlite_url(&args.data_dir)
+                    }
+                };
+                let store = Store::connect(&url).await.context("cannot open the database")?;
+                let hash = hostwerk_web::hash_password(password.expose()).await?;
+                let display = name.unwrap_or_else(|| login.to_string());
+                let user = store.create_staff(&login, &display, role, &hash).await?;
+                store.audit(&Actor::system("hostwerk admin"), "staff.created", user.login.as_str(), role.as_str()).await?;
+                println!("created staff account {} ({})", user.login, user.role);
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+    }
+}
