@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::id::Id;
 use crate::index::{IndexPack, MasterIndex};
 use crate::lock::Lock;
-use crate::pack::PackWriter;
+use crate::pack::PackFileWriter;
 use crate::progress::Progress;
 use crate::repo::{hostname, Repository};
 use crate::snapshot::{BackupSummary, Snapshot, SnapshotInfo, SourceError};
@@ -133,25 +133,26 @@ struct PackSink<'a> {
     repo: &'a Repository,
     /// The pack being filled with data blobs, and the one with tree blobs (kept apart so that
     /// reading trees touches few, small packs).
-    current: [Mutex<PackWriter>; 2],
+    current: [Mutex<Option<PackFileWriter>>; 2],
+    /// Where packs are written before they are stored.
+    temp_dir: PathBuf,
     pending: Mutex<Vec<IndexPack>>,
     bytes_stored: AtomicU64,
     packs_written: AtomicU64,
 }
 
 impl PackSink<'_> {
-    fn capacity(&self) -> usize {
-        // Room for one maximal blob beyond the target, plus the directory.
-        self.repo.config().pack_size as usize + self.repo.config().chunker.max as usize + 64 * 1024
-    }
-
     fn add(&self, blob: &crate::blob::SealedBlob) -> Result<()> {
         let full = {
             let slot = &self.current[usize::from(blob.kind == BlobType::Tree)];
             let mut w = slot.lock().map_err(|_| Error::Invalid("poisoned".into()))?;
-            w.add(blob);
-            if w.size() >= self.repo.config().pack_size as usize {
-                Some(std::mem::replace(&mut *w, PackWriter::with_capacity(self.capacity())))
+            if w.is_none() {
+                *w = Some(PackFileWriter::create(&self.temp_dir)?);
+            }
+            let pack = w.as_mut().ok_or_else(|| Error::Invalid("no pack".into()))?;
+            pack.add(blob)?;
+            if pack.size() >= self.repo.config().pack_size as usize {
+                w.take()
             } else {
                 None
             }
@@ -164,22 +165,22 @@ impl PackSink<'_> {
 
     fn finish_pack(&self) -> Result<()> {
         for slot in &self.current {
-            let w = std::mem::take(&mut *slot.lock().map_err(|_| Error::Invalid("poisoned".into()))?);
-            if !w.is_empty() {
+            let w = slot.lock().map_err(|_| Error::Invalid("poisoned".into()))?.take();
+            if let Some(w) = w {
                 self.store(w)?;
             }
         }
         Ok(())
     }
 
-    fn store(&self, w: PackWriter) -> Result<()> {
-        let fp = w.finish(self.repo.key());
-        self.repo.backend().put(crate::backend::FileType::Pack, &fp.id.to_hex(), &fp.bytes)?;
-        self.bytes_stored.fetch_add(fp.bytes.len() as u64, Ordering::Relaxed);
+    fn store(&self, w: PackFileWriter) -> Result<()> {
+        let fp = w.finish(self.repo.key())?;
+        self.repo.backend().put_file(crate::backend::FileType::Pack, &fp.id.to_hex(), &fp.path)?;
+        self.bytes_stored.fetch_add(fp.size, Ordering::Relaxed);
         self.packs_written.fetch_add(1, Ordering::Relaxed);
         let to_write = {
             let mut p = self.pending.lock().map_err(|_| Error::Invalid("poisoned".into()))?;
-            p.push(IndexPack { id: fp.id, size: fp.bytes.len() as u64, entries: fp.entries });
+            p.push(IndexPack { id: fp.id, size: fp.size, entries: fp.entries });
             if p.len() >= INDEX_EVERY_PACKS {
                 std::mem::take(&mut *p)
             } else {
@@ -469,6 +470,25 @@ impl Walker<'_, '_> {
     }
 }
 
+/// Lists and lstat()s a source tree in the walker's order, only to warm the kernel's caches.
+fn prefetch(dir: &Path, ex: &Excluder, stop: &std::sync::atomic::AtomicBool) {
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| (e.file_name(), e)).collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, e) in entries {
+        if stop.load(Ordering::Relaxed) {
+            return;
+        }
+        let path = dir.join(&name);
+        if ex.excluded(&path, &name) {
+            continue;
+        }
+        if e.metadata().is_ok_and(|m| m.is_dir()) {
+            prefetch(&path, ex, stop);
+        }
+    }
+}
+
 fn current_user() -> String {
     std::env::var("USER").unwrap_or_else(|_| {
         use std::os::unix::fs::MetadataExt;
@@ -556,11 +576,15 @@ pub fn backup(
     };
     let sink = PackSink {
         repo,
-        current: [Mutex::new(PackWriter::new()), Mutex::new(PackWriter::new())],
+        current: [Mutex::new(None), Mutex::new(None)],
+        temp_dir: repo.backend().temp_dir().unwrap_or_else(std::env::temp_dir),
         pending: Mutex::new(Vec::new()),
         bytes_stored: AtomicU64::new(0),
         packs_written: AtomicU64::new(0),
     };
+    fs::create_dir_all(&sink.temp_dir).map_err(|e| Error::io("create folder", &sink.temp_dir, e))?;
+    let prefetch_stop = std::sync::atomic::AtomicBool::new(false);
+    let prefetch_excluder = Excluder::new(&opts.excludes)?;
 
     let (walk_result, packer_results) = std::thread::scope(|s| {
         let packers: Vec<_> = (0..threads)
@@ -579,6 +603,16 @@ pub fn backup(
             })
             .collect();
         drop(job_rx);
+        if parent_tree.is_some() {
+            // Incremental run: mostly metadata. Warm the inode cache ahead of the walker so that
+            // cold-cache latency overlaps with the walker's work.
+            let (paths, stop, ex) = (&paths, &prefetch_stop, &prefetch_excluder);
+            s.spawn(move || {
+                for p in paths {
+                    prefetch(p, ex, stop);
+                }
+            });
+        }
 
         let mut walker = Walker {
             saver: &saver,
@@ -648,6 +682,7 @@ pub fn backup(
             }
             walker.results.get(&root).copied().ok_or_else(|| Error::Invalid("root tree missing".into()))
         })();
+        prefetch_stop.store(true, Ordering::Relaxed);
         let summary = std::mem::take(&mut walker.summary);
         let errors = std::mem::take(&mut walker.errors);
         drop(walker); // closes the job queue

@@ -29,10 +29,11 @@ pub fn chunk_stream<R: Read, E>(
         // The file grew while reading: chunk what we have properly.
         return chunk_stream(params, seed, std::io::Cursor::new(buf), None, f, io_err);
     }
-    // Streaming over a buffer of twice the maximum chunk size: a cut is only searched when at least
+    // Streaming over a buffer of 1.5 × the maximum chunk size: a cut is only searched when at least
     // `max` bytes (or the end of input) are buffered, so boundaries never depend on read sizes.
     let max = params.max as usize;
-    let cap = size_hint.map_or(2 * max, |s| (s as usize).saturating_add(1).min(2 * max));
+    let bufsize = max + max / 2;
+    let cap = size_hint.map_or(bufsize, |s| (s as usize).saturating_add(1).min(bufsize));
     let mut buf = vec![0u8; cap];
     let mut len = 0;
     let mut eof = false;
@@ -46,9 +47,9 @@ pub fn chunk_stream<R: Read, E>(
                 Err(e) => return Err(io_err(e)),
             }
         }
-        if !eof && buf.len() < 2 * max {
+        if !eof && buf.len() < bufsize {
             // The input is longer than its size hint said.
-            buf.resize(2 * max, 0);
+            buf.resize(bufsize, 0);
             continue;
         }
         if len == 0 {

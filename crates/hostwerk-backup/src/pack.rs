@@ -183,3 +183,89 @@ pub fn parse_pack_unverified(key: &MasterKey, name: &str, bytes: &[u8]) -> Resul
     let plain = key.decrypt(&bytes[dstart..n - 4], DIR_AAD).ok_or_else(|| bad("directory authentication failed"))?;
     decode_directory(&plain, dstart as u64, name)
 }
+
+/// Writes a pack straight to a temporary file (so packs being filled cost no memory), hashing as it goes.
+#[derive(Debug)]
+pub struct PackFileWriter {
+    file: std::io::BufWriter<std::fs::File>,
+    path: std::path::PathBuf,
+    hasher: blake3::Hasher,
+    size: usize,
+    entries: Vec<PackEntry>,
+}
+
+/// A finished pack in a temporary file.
+#[derive(Debug)]
+pub struct FinishedPackFile {
+    /// Its name (hash of its bytes).
+    pub id: Id,
+    /// Where it is.
+    pub path: std::path::PathBuf,
+    /// Its size.
+    pub size: u64,
+    /// Its blobs.
+    pub entries: Vec<PackEntry>,
+}
+
+impl PackFileWriter {
+    /// Starts a pack in a new file in `dir`.
+    pub fn create(dir: &std::path::Path) -> Result<Self> {
+        let path = dir.join(format!("pack-{}.tmp", Id::random().short()));
+        let file = std::fs::File::create(&path).map_err(|e| Error::io("create temporary pack", &path, e))?;
+        let mut w = PackFileWriter {
+            file: std::io::BufWriter::with_capacity(256 * 1024, file),
+            path,
+            hasher: blake3::Hasher::new(),
+            size: 0,
+            entries: Vec::new(),
+        };
+        w.write(MAGIC)?;
+        Ok(w)
+    }
+
+    fn write(&mut self, b: &[u8]) -> Result<()> {
+        std::io::Write::write_all(&mut self.file, b).map_err(|e| Error::io("write temporary pack", &self.path, e))?;
+        self.hasher.update(b);
+        self.size += b.len();
+        Ok(())
+    }
+
+    /// Appends a sealed blob.
+    pub fn add(&mut self, blob: &SealedBlob) -> Result<()> {
+        self.entries.push(PackEntry {
+            kind: blob.kind,
+            id: blob.id,
+            compressed: blob.compressed,
+            offset: self.size as u32,
+            length: blob.data.len() as u32,
+            raw_length: blob.raw_length,
+        });
+        self.write(&blob.data)
+    }
+
+    /// Bytes so far.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Seals the directory, flushes and syncs the file.
+    pub fn finish(mut self, key: &MasterKey) -> Result<FinishedPackFile> {
+        let mut dir = Vec::with_capacity(4 + self.entries.len() * ENTRY_LEN);
+        dir.extend_from_slice(&(self.entries.len() as u32).to_le_bytes());
+        for e in &self.entries {
+            e.encode(&mut dir);
+        }
+        let sealed = key.encrypt(&dir, DIR_AAD);
+        self.write(&sealed)?;
+        self.write(&(sealed.len() as u32).to_le_bytes())?;
+        let path = self.path.clone();
+        let file = self.file.into_inner().map_err(|e| Error::io("write temporary pack", &path, e.into_error()))?;
+        file.sync_data().map_err(|e| Error::io("sync temporary pack", &path, e))?;
+        Ok(FinishedPackFile {
+            id: Id(*self.hasher.finalize().as_bytes()),
+            path,
+            size: self.size as u64,
+            entries: self.entries,
+        })
+    }
+}

@@ -105,6 +105,24 @@ impl Backend for LocalBackend {
         })
     }
 
+    fn temp_dir(&self) -> Option<PathBuf> {
+        Some(self.root.join("tmp"))
+    }
+
+    fn put_file(&self, t: FileType, name: &str, path: &Path) -> Result<()> {
+        let dest = self.path(t, name);
+        let mv = || -> std::io::Result<()> {
+            if let Some(parent) = dest.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::rename(path, &dest)
+        };
+        mv().map_err(|e| {
+            let _ = fs::remove_file(path);
+            self.err("write", t, name, e)
+        })
+    }
+
     fn get(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
         fs::read(self.path(t, name)).map_err(|e| self.err("read", t, name, e))
     }

@@ -54,6 +54,17 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn list(&self, t: FileType) -> Result<Vec<(String, u64)>>;
     /// Deletes a file; deleting a missing file is not an error.
     fn delete(&self, t: FileType, name: &str) -> Result<()>;
+    /// A local folder for temporary files that [`Backend::put_file`] can move cheaply (same file system).
+    fn temp_dir(&self) -> Option<std::path::PathBuf> {
+        None
+    }
+    /// Stores a complete local file (already synced) under `name` and removes the local file.
+    fn put_file(&self, t: FileType, name: &str, path: &std::path::Path) -> Result<()> {
+        let data = std::fs::read(path).map_err(|e| crate::Error::io("read temporary file", path, e))?;
+        self.put(t, name, &data)?;
+        let _ = std::fs::remove_file(path);
+        Ok(())
+    }
     /// Removes leftovers of interrupted writes (only called under the exclusive lock).
     fn cleanup_partial(&self) -> Result<usize> {
         Ok(0)
