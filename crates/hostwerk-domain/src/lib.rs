@@ -13,8 +13,8 @@ pub mod money;
 pub mod node;
 pub mod password;
 pub mod process_limit;
-pub mod staff;
 pub mod security;
+pub mod staff;
 pub mod tariff;
 
 pub use calendar::{add_months, format_berlin_date, format_berlin_datetime};

@@ -54,11 +54,35 @@ pub(crate) fn routes() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "hostwerk API", description = "Customer menu and staff console as JSON. Authenticate with `Authorization: Bearer <token>` from POST /api/v1/auth/token (customers) or /api/v1/staff/auth/token (staff)."),
+    info(
+        title = "hostwerk API",
+        description = "Customer menu and staff console as JSON. Authenticate with `Authorization: Bearer <token>` from POST /api/v1/auth/token (customers) or /api/v1/staff/auth/token (staff)."
+    ),
     paths(
-        customer_token, staff_token, revoke_token, list_tariffs, order, reminder, me, update_me, change_password,
-        contracts, contract, domains, mailboxes, add_mailbox, delete_mailbox, find_customer, staff_users, create_staff,
-        update_tariff, nodes, create_node, delete_node, outbox, audit
+        customer_token,
+        staff_token,
+        revoke_token,
+        list_tariffs,
+        order,
+        reminder,
+        me,
+        update_me,
+        change_password,
+        contracts,
+        contract,
+        domains,
+        mailboxes,
+        add_mailbox,
+        delete_mailbox,
+        find_customer,
+        staff_users,
+        create_staff,
+        update_tariff,
+        nodes,
+        create_node,
+        delete_node,
+        outbox,
+        audit
     )
 )]
 struct ApiDoc;
@@ -95,7 +119,11 @@ async fn issue_token(state: &AppState, subject: Subject) -> Result<Json<TokenRes
 /// Exchanges a customer's login and password for a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/token", request_body = Credentials,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-async fn customer_token(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(c): ApiJson<Credentials>) -> Result<Json<TokenResponse>, ApiError> {
+async fn customer_token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(c): ApiJson<Credentials>,
+) -> Result<Json<TokenResponse>, ApiError> {
     let customer = service::customer_login(&state, &c.login, &c.password, ip).await?;
     issue_token(&state, Subject::Customer(customer.id)).await
 }
@@ -103,7 +131,11 @@ async fn customer_token(State(state): State<AppState>, ClientIp(ip): ClientIp, A
 /// Exchanges a staff login and password for a bearer token.
 #[utoipa::path(post, path = "/api/v1/staff/auth/token", request_body = Credentials,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
-async fn staff_token(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(c): ApiJson<Credentials>) -> Result<Json<TokenResponse>, ApiError> {
+async fn staff_token(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(c): ApiJson<Credentials>,
+) -> Result<Json<TokenResponse>, ApiError> {
     let user = service::staff_login(&state, &c.login, &c.password, ip).await?;
     issue_token(&state, Subject::Staff(user.id)).await
 }
@@ -166,7 +198,11 @@ struct OrderResponse {
 /// Orders a tariff as a new customer (public).
 #[utoipa::path(post, path = "/api/v1/orders", request_body = OrderInput,
     responses((status = 201, body = OrderResponse), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn order(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(input): ApiJson<OrderInput>) -> Result<(StatusCode, Json<OrderResponse>), ApiError> {
+async fn order(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(input): ApiJson<OrderInput>,
+) -> Result<(StatusCode, Json<OrderResponse>), ApiError> {
     let customer = service::place_order(&state, &input, ip).await?;
     Ok((StatusCode::CREATED, Json(OrderResponse { customer_number: customer.number.to_string() })))
 }
@@ -179,7 +215,11 @@ struct ReminderRequest {
 
 /// Sends a password-reset link if the account exists; the answer is the same either way.
 #[utoipa::path(post, path = "/api/v1/password-reminder", request_body = ReminderRequest, responses((status = 202), (status = 429, body = ErrorBody)))]
-async fn reminder(State(state): State<AppState>, ClientIp(ip): ClientIp, ApiJson(r): ApiJson<ReminderRequest>) -> Result<StatusCode, ApiError> {
+async fn reminder(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(r): ApiJson<ReminderRequest>,
+) -> Result<StatusCode, ApiError> {
     service::request_password_reminder(&state, &r.login, ip).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -225,7 +265,11 @@ struct ProfileUpdate {
 
 /// Changes e-mail address and/or language.
 #[utoipa::path(patch, path = "/api/v1/me", request_body = ProfileUpdate, responses((status = 200, body = CustomerDto), (status = 422, body = ErrorBody)))]
-async fn update_me(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, ApiJson(u): ApiJson<ProfileUpdate>) -> Result<Json<CustomerDto>, ApiError> {
+async fn update_me(
+    State(state): State<AppState>,
+    ApiCustomer(c): ApiCustomer,
+    ApiJson(u): ApiJson<ProfileUpdate>,
+) -> Result<Json<CustomerDto>, ApiError> {
     let email = u.email.unwrap_or_else(|| c.email.to_string());
     let language = u.language.unwrap_or_else(|| c.language.to_string());
     let updated = service::update_profile(&state, &c, &email, &language).await?;
@@ -240,7 +284,11 @@ struct PasswordChange {
 
 /// Changes the customer-menu password; ends all sessions and tokens.
 #[utoipa::path(post, path = "/api/v1/me/password", request_body = PasswordChange, responses((status = 204), (status = 422, body = ErrorBody)))]
-async fn change_password(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, ApiJson(p): ApiJson<PasswordChange>) -> Result<StatusCode, ApiError> {
+async fn change_password(
+    State(state): State<AppState>,
+    ApiCustomer(c): ApiCustomer,
+    ApiJson(p): ApiJson<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
     service::change_password(&state, &c, &p.current, &p.password, &p.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -292,13 +340,20 @@ impl From<&Contract> for ContractDto {
 
 /// The customer's contracts.
 #[utoipa::path(get, path = "/api/v1/contracts", responses((status = 200, body = Vec<ContractDto>)))]
-async fn contracts(State(state): State<AppState>, ApiCustomer(c): ApiCustomer) -> Result<Json<Vec<ContractDto>>, ApiError> {
+async fn contracts(
+    State(state): State<AppState>,
+    ApiCustomer(c): ApiCustomer,
+) -> Result<Json<Vec<ContractDto>>, ApiError> {
     Ok(Json(state.store.contracts(c.id).await?.iter().map(ContractDto::from).collect()))
 }
 
 /// One of the customer's contracts (404 for anyone else's).
 #[utoipa::path(get, path = "/api/v1/contracts/{id}", params(("id" = i64, Path)), responses((status = 200, body = ContractDto), (status = 404, body = ErrorBody)))]
-async fn contract(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, Path(id): Path<i64>) -> Result<Json<ContractDto>, ApiError> {
+async fn contract(
+    State(state): State<AppState>,
+    ApiCustomer(c): ApiCustomer,
+    Path(id): Path<i64>,
+) -> Result<Json<ContractDto>, ApiError> {
     Ok(Json(ContractDto::from(&state.store.contract(c.id, id).await?)))
 }
 
@@ -313,7 +368,9 @@ struct DomainDto {
 #[utoipa::path(get, path = "/api/v1/domains", responses((status = 200, body = Vec<DomainDto>)))]
 async fn domains(State(state): State<AppState>, ApiCustomer(c): ApiCustomer) -> Result<Json<Vec<DomainDto>>, ApiError> {
     let list = state.store.domains(c.id).await?;
-    Ok(Json(list.iter().map(|d| DomainDto { id: d.id, contract_id: d.contract_id, name: d.name.to_string() }).collect()))
+    Ok(Json(
+        list.iter().map(|d| DomainDto { id: d.id, contract_id: d.contract_id, name: d.name.to_string() }).collect(),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -326,11 +383,19 @@ struct MailboxDto {
 
 /// The customer's mailboxes.
 #[utoipa::path(get, path = "/api/v1/mailboxes", responses((status = 200, body = Vec<MailboxDto>)))]
-async fn mailboxes(State(state): State<AppState>, ApiCustomer(c): ApiCustomer) -> Result<Json<Vec<MailboxDto>>, ApiError> {
+async fn mailboxes(
+    State(state): State<AppState>,
+    ApiCustomer(c): ApiCustomer,
+) -> Result<Json<Vec<MailboxDto>>, ApiError> {
     let list = state.store.mailboxes(c.id).await?;
     Ok(Json(
         list.iter()
-            .map(|m| MailboxDto { id: m.id, contract_id: m.contract_id, domain_id: m.domain_id, address: m.address.to_string() })
+            .map(|m| MailboxDto {
+                id: m.id,
+                contract_id: m.contract_id,
+                domain_id: m.domain_id,
+                address: m.address.to_string(),
+            })
             .collect(),
     ))
 }
@@ -343,21 +408,33 @@ struct NewMailbox {
 
 /// Creates a mailbox on one of the customer's domains.
 #[utoipa::path(post, path = "/api/v1/mailboxes", request_body = NewMailbox, responses((status = 201), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn add_mailbox(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, ApiJson(m): ApiJson<NewMailbox>) -> Result<StatusCode, ApiError> {
+async fn add_mailbox(
+    State(state): State<AppState>,
+    ApiCustomer(c): ApiCustomer,
+    ApiJson(m): ApiJson<NewMailbox>,
+) -> Result<StatusCode, ApiError> {
     service::add_mailbox(&state, &c, m.domain_id, &m.local_part).await?;
     Ok(StatusCode::CREATED)
 }
 
 /// Deletes one of the customer's mailboxes.
 #[utoipa::path(delete, path = "/api/v1/mailboxes/{id}", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_mailbox(State(state): State<AppState>, ApiCustomer(c): ApiCustomer, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn delete_mailbox(
+    State(state): State<AppState>,
+    ApiCustomer(c): ApiCustomer,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     service::delete_mailbox(&state, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Finds a customer by number: number and name only (staff).
 #[utoipa::path(get, path = "/api/v1/staff/customers/{number}", params(("number" = String, Path)), responses((status = 200, body = CustomerSummary), (status = 404, body = ErrorBody)))]
-async fn find_customer(State(state): State<AppState>, ApiStaff(s): ApiStaff, Path(number): Path<String>) -> Result<Json<CustomerSummary>, ApiError> {
+async fn find_customer(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(number): Path<String>,
+) -> Result<Json<CustomerSummary>, ApiError> {
     CustomerNumber::parse(&number).map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     Ok(Json(service::find_customer(&state, &s, &number).await?))
 }
@@ -379,7 +456,13 @@ async fn staff_users(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Re
     Ok(Json(
         users
             .iter()
-            .map(|u| StaffDto { id: u.id.0, login: u.login.to_string(), display_name: u.display_name.clone(), role: u.role.to_string(), active: u.active })
+            .map(|u| StaffDto {
+                id: u.id.0,
+                login: u.login.to_string(),
+                display_name: u.display_name.clone(),
+                role: u.role.to_string(),
+                active: u.active,
+            })
             .collect(),
     ))
 }
@@ -395,17 +478,32 @@ struct NewStaff {
 
 /// Creates a staff account (admin).
 #[utoipa::path(post, path = "/api/v1/staff/staff-users", request_body = NewStaff, responses((status = 201, body = StaffDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn create_staff(State(state): State<AppState>, ApiStaff(s): ApiStaff, ApiJson(n): ApiJson<NewStaff>) -> Result<(StatusCode, Json<StaffDto>), ApiError> {
+async fn create_staff(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    ApiJson(n): ApiJson<NewStaff>,
+) -> Result<(StatusCode, Json<StaffDto>), ApiError> {
     let u = service::create_staff(&state, &s, &n.login, &n.display_name, &n.role, &n.password).await?;
     Ok((
         StatusCode::CREATED,
-        Json(StaffDto { id: u.id.0, login: u.login.to_string(), display_name: u.display_name, role: u.role.to_string(), active: u.active }),
+        Json(StaffDto {
+            id: u.id.0,
+            login: u.login.to_string(),
+            display_name: u.display_name,
+            role: u.role.to_string(),
+            active: u.active,
+        }),
     ))
 }
 
 /// Changes a tariff (admin).
 #[utoipa::path(put, path = "/api/v1/staff/tariffs/{id}", params(("id" = String, Path)), request_body = TariffUpdate, responses((status = 200, body = TariffDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn update_tariff(State(state): State<AppState>, ApiStaff(s): ApiStaff, Path(id): Path<String>, ApiJson(u): ApiJson<TariffUpdate>) -> Result<Json<TariffDto>, ApiError> {
+async fn update_tariff(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(id): Path<String>,
+    ApiJson(u): ApiJson<TariffUpdate>,
+) -> Result<Json<TariffDto>, ApiError> {
     Ok(Json(TariffDto::from(&service::update_tariff(&state, &s, &id, &u).await?)))
 }
 
@@ -422,7 +520,17 @@ struct NodeDto {
 async fn nodes(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<Json<Vec<NodeDto>>, ApiError> {
     service::admin_only(&s)?;
     let nodes = state.store.nodes().await?;
-    Ok(Json(nodes.iter().map(|n| NodeDto { id: n.id, name: n.name.to_string(), role: n.role.to_string(), address: n.address.clone() }).collect()))
+    Ok(Json(
+        nodes
+            .iter()
+            .map(|n| NodeDto {
+                id: n.id,
+                name: n.name.to_string(),
+                role: n.role.to_string(),
+                address: n.address.clone(),
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -435,14 +543,22 @@ struct NewNode {
 
 /// Registers a node (admin).
 #[utoipa::path(post, path = "/api/v1/staff/nodes", request_body = NewNode, responses((status = 201), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn create_node(State(state): State<AppState>, ApiStaff(s): ApiStaff, ApiJson(n): ApiJson<NewNode>) -> Result<StatusCode, ApiError> {
+async fn create_node(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    ApiJson(n): ApiJson<NewNode>,
+) -> Result<StatusCode, ApiError> {
     service::create_node(&state, &s, &n.name, &n.role, &n.address).await?;
     Ok(StatusCode::CREATED)
 }
 
 /// Removes a node no contract uses (admin).
 #[utoipa::path(delete, path = "/api/v1/staff/nodes/{id}", params(("id" = i64, Path)), responses((status = 204), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn delete_node(State(state): State<AppState>, ApiStaff(s): ApiStaff, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn delete_node(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     service::delete_node(&state, &s, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -466,7 +582,15 @@ async fn outbox(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<
     Ok(Json(
         mails
             .into_iter()
-            .map(|m| MailDto { id: m.id, recipient: m.recipient, subject: m.subject, body: m.body, status: m.status, error: m.error, created_at: m.created_at.to_rfc3339() })
+            .map(|m| MailDto {
+                id: m.id,
+                recipient: m.recipient,
+                subject: m.subject,
+                body: m.body,
+                status: m.status,
+                error: m.error,
+                created_at: m.created_at.to_rfc3339(),
+            })
             .collect(),
     ))
 }
@@ -489,7 +613,14 @@ async fn audit(State(state): State<AppState>, ApiStaff(s): ApiStaff) -> Result<J
     Ok(Json(
         entries
             .into_iter()
-            .map(|a| AuditDto { id: a.id, at: a.at.to_rfc3339(), actor: format!("{} {}", a.actor_kind, a.actor_name), action: a.action, target: a.target, detail: a.detail })
+            .map(|a| AuditDto {
+                id: a.id,
+                at: a.at.to_rfc3339(),
+                actor: format!("{} {}", a.actor_kind, a.actor_name),
+                action: a.action,
+                target: a.target,
+                detail: a.detail,
+            })
             .collect(),
     ))
 }

@@ -32,10 +32,7 @@ pub(crate) struct ClientIp(pub IpAddr);
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
         Ok(ClientIp(ip))
     }
 }
@@ -51,9 +48,8 @@ pub(crate) struct Ctx {
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        let lang = cookie_value(&parts.headers, LANG_COOKIE)
-            .and_then(|v| Language::parse(&v).ok())
-            .unwrap_or_else(|| {
+        let lang =
+            cookie_value(&parts.headers, LANG_COOKIE).and_then(|v| Language::parse(&v).ok()).unwrap_or_else(|| {
                 let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
                 Language::negotiate(accept)
             });

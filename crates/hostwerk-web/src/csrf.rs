@@ -34,7 +34,8 @@ pub(crate) fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Optio
 
 /// Middleware: makes sure every browser has a CSRF cookie and every handler can read it.
 pub(crate) async fn ensure_cookie(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let existing = cookie_value(req.headers(), COOKIE_NAME).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
+    let existing =
+        cookie_value(req.headers(), COOKIE_NAME).filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()));
     let (token, fresh) = match existing {
         Some(t) => (t, false),
         None => (hostwerk_store::token::new_token().raw, true),
@@ -67,12 +68,16 @@ impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let cross_site = req.headers().get("sec-fetch-site").is_some_and(|v| v.as_bytes() == b"cross-site");
         let expected = req.extensions().get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|_| PageError::BadRequest("the form could not be read".into()))?;
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|_| PageError::BadRequest("the form could not be read".into()))?;
         let given: TokenField = serde_urlencoded::from_bytes(&bytes).map_err(|_| PageError::Csrf)?;
         let matches = !expected.is_empty() && bool::from(given.csrf.as_bytes().ct_eq(expected.as_bytes()));
         if cross_site || !matches {
             return Err(PageError::Csrf);
         }
-        serde_urlencoded::from_bytes(&bytes).map(CsrfForm).map_err(|e| PageError::BadRequest(format!("the form is incomplete: {e}")))
+        serde_urlencoded::from_bytes(&bytes)
+            .map(CsrfForm)
+            .map_err(|e| PageError::BadRequest(format!("the form is incomplete: {e}")))
     }
 }

@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 use hostwerk_domain::{
-    BillingPeriod, CustomerName, CustomerNumber, DomainName, EmailAddress, Language, NodeName, NodeRole,
-    PostalAddress, StaffLogin, StaffRole, TariffId,
+    BillingPeriod, CustomerName, CustomerNumber, DomainName, EmailAddress, Language, NodeName, NodeRole, PostalAddress,
+    StaffLogin, StaffRole, TariffId,
 };
 use hostwerk_store::{NewContract, NewCustomer, Store, StoreError};
 
@@ -122,7 +122,8 @@ async fn seed_customer(
         phone_password_hash: hash_password(DEMO_PHONE_PASSWORD).await.map_err(data)?,
     };
     let start = NaiveDate::from_ymd_opt(2026, 1, 1).ok_or_else(|| data("date"))?;
-    let contract = NewContract { tariff, period: BillingPeriod::Yearly, start, webspace_root: webspace_root.to_owned() };
+    let contract =
+        NewContract { tariff, period: BillingPeriod::Yearly, start, webspace_root: webspace_root.to_owned() };
     let customer = store.create_customer(&new, &contract).await?;
     if customer.number != number {
         return Err(DemoError::Data(format!(
@@ -132,7 +133,14 @@ async fn seed_customer(
     }
     let contract_id = store.contracts(customer.id).await?.first().map(|c| c.id).ok_or_else(|| data("no contract"))?;
     for (i, d) in domains.iter().enumerate() {
-        let domain = store.add_domain(customer.id, contract_id, &DomainName::parse(d).map_err(data)?, &format!("DEMO-AUTH-{number}-{i}")).await?;
+        let domain = store
+            .add_domain(
+                customer.id,
+                contract_id,
+                &DomainName::parse(d).map_err(data)?,
+                &format!("DEMO-AUTH-{number}-{i}"),
+            )
+            .await?;
         for m in mailboxes.iter().filter(|m| m.ends_with(&format!("@{d}"))) {
             let local = m.split('@').next().unwrap_or("");
             store.add_mailbox(customer.id, domain.id, local).await?;

@@ -31,7 +31,9 @@ fn escape(s: &str) -> String {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, de, en) = match &self {
-            PageError::NotFound => (StatusCode::NOT_FOUND, "Diese Seite gibt es nicht.".to_owned(), "This page does not exist.".to_owned()),
+            PageError::NotFound => {
+                (StatusCode::NOT_FOUND, "Diese Seite gibt es nicht.".to_owned(), "This page does not exist.".to_owned())
+            }
             PageError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "Dafür fehlt Ihnen die Berechtigung.".to_owned(),
@@ -39,10 +41,13 @@ impl IntoResponse for PageError {
             ),
             PageError::Csrf => (
                 StatusCode::FORBIDDEN,
-                "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal.".to_owned(),
+                "Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und versuchen Sie es noch einmal."
+                    .to_owned(),
                 "The form has expired. Please reload the page and try again.".to_owned(),
             ),
-            PageError::BadRequest(m) => (StatusCode::BAD_REQUEST, crate::i18n::t(hostwerk_domain::Language::De, m), m.clone()),
+            PageError::BadRequest(m) => {
+                (StatusCode::BAD_REQUEST, crate::i18n::t(hostwerk_domain::Language::De, m), m.clone())
+            }
             PageError::TooManyRequests(m) => {
                 (StatusCode::TOO_MANY_REQUESTS, crate::i18n::t(hostwerk_domain::Language::De, m), m.clone())
             }

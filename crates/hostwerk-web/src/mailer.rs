@@ -61,11 +61,10 @@ impl Mailer {
 fn build(from: &str, to: &str, subject: &str, body: &str) -> Result<Message, String> {
     let from: LettreMailbox = from.parse().map_err(|e| format!("sender address: {e}"))?;
     let to: LettreMailbox = to.parse().map_err(|e| format!("recipient address: {e}"))?;
-    Message::builder()
-        .from(from)
-        .to(to)
-        .subject(subject)
+    // Quoted-printable keeps the text readable in any mail client and in the SMTP log.
+    let part = lettre::message::SinglePart::builder()
         .header(lettre::message::header::ContentType::TEXT_PLAIN)
-        .body(body.to_owned())
-        .map_err(|e| e.to_string())
+        .header(lettre::message::header::ContentTransferEncoding::QuotedPrintable)
+        .body(body.to_owned());
+    Message::builder().from(from).to(to).subject(subject).singlepart(part).map_err(|e| e.to_string())
 }

@@ -48,7 +48,11 @@ impl Metrics {
         out.push_str("# HELP hostwerk_http_requests_total HTTP requests answered.\n");
         out.push_str("# TYPE hostwerk_http_requests_total counter\n");
         for ((m, r, st), s) in map.iter() {
-            let _ = writeln!(out, "hostwerk_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{st}\"}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "hostwerk_http_requests_total{{method=\"{m}\",route=\"{r}\",status=\"{st}\"}} {}",
+                s.count
+            );
         }
         out.push_str("# HELP hostwerk_http_errors_total HTTP requests answered with a server error (5xx).\n");
         out.push_str("# TYPE hostwerk_http_errors_total counter\n");
@@ -78,8 +82,13 @@ impl Metrics {
                 "hostwerk_http_request_duration_seconds_bucket{{method=\"{m}\",route=\"{r}\",le=\"+Inf\"}} {}",
                 s.count
             );
-            let _ = writeln!(out, "hostwerk_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}", s.sum);
-            let _ = writeln!(out, "hostwerk_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {}", s.count);
+            let _ =
+                writeln!(out, "hostwerk_http_request_duration_seconds_sum{{method=\"{m}\",route=\"{r}\"}} {}", s.sum);
+            let _ = writeln!(
+                out,
+                "hostwerk_http_request_duration_seconds_count{{method=\"{m}\",route=\"{r}\"}} {}",
+                s.count
+            );
         }
         out
     }

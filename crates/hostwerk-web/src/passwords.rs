@@ -42,7 +42,8 @@ pub async fn verify_password(secret: &str, stored: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| dummy_hash().to_owned());
-        let ok = PasswordHash::new(&hash).map(|h| hasher().verify_password(secret.as_bytes(), &h).is_ok()).unwrap_or(false);
+        let ok =
+            PasswordHash::new(&hash).map(|h| hasher().verify_password(secret.as_bytes(), &h).is_ok()).unwrap_or(false);
         ok && known
     })
     .await

@@ -102,9 +102,11 @@ pub async fn place_order(state: &AppState, input: &OrderInput, ip: IpAddr) -> Re
     }
     let name = CustomerName::parse(&input.name).map_err(invalid)?;
     let email = EmailAddress::parse(&input.email).map_err(invalid)?;
-    let address = PostalAddress::parse(&input.street, &input.postal_code, &input.city, &input.country).map_err(invalid)?;
+    let address =
+        PostalAddress::parse(&input.street, &input.postal_code, &input.city, &input.country).map_err(invalid)?;
     let password = Password::parse(&input.password).map_err(invalid)?;
-    let phone = PhonePassword::parse(&input.phone_password).map_err(|e| ServiceError::Invalid(format!("telephone password: {e}")))?;
+    let phone = PhonePassword::parse(&input.phone_password)
+        .map_err(|e| ServiceError::Invalid(format!("telephone password: {e}")))?;
     if phone.expose() == password.expose() {
         return Err(ServiceError::Invalid("the telephone password must differ from the customer-menu password".into()));
     }
@@ -124,7 +126,10 @@ pub async fn place_order(state: &AppState, input: &OrderInput, ip: IpAddr) -> Re
         webspace_root: state.config.webspace_root.clone(),
     };
     let customer = state.store.create_customer(&new, &contract).await?;
-    state.store.audit(&Actor::customer(&customer), "order.placed", &customer.number.to_string(), tariff.id.as_str()).await?;
+    state
+        .store
+        .audit(&Actor::customer(&customer), "order.placed", &customer.number.to_string(), tariff.id.as_str())
+        .await?;
     let body = format!(
         "{}\n\n{}: {}\n{}: {}\n\n{}: {}/login\n",
         t(language, "mail.order.greeting").replace("{name}", &customer.name),
@@ -144,7 +149,12 @@ fn now() -> i64 {
 }
 
 /// Checks a customer's login (customer number or e-mail) and password, with throttling per client and per account.
-pub async fn customer_login(state: &AppState, login: &str, password: &str, ip: IpAddr) -> Result<Customer, ServiceError> {
+pub async fn customer_login(
+    state: &AppState,
+    login: &str,
+    password: &str,
+    ip: IpAddr,
+) -> Result<Customer, ServiceError> {
     if state.throttles.login_per_ip.check_key(&ip).is_err() {
         return Err(ServiceError::Throttled { retry_after_secs: 60 });
     }
@@ -233,22 +243,51 @@ pub async fn change_password(
     let password = Password::parse(new).map_err(invalid)?;
     state.store.set_customer_password_hash(customer.id, &hash_password(password.expose()).await?).await?;
     state.store.end_all_sessions(Subject::Customer(customer.id)).await?;
-    state.store.audit(&Actor::customer(customer), "customer.password_changed", &customer.number.to_string(), "").await?;
+    state
+        .store
+        .audit(&Actor::customer(customer), "customer.password_changed", &customer.number.to_string(), "")
+        .await?;
     let lang = customer.language;
-    state.mailer.send(customer.email.as_str(), &t(lang, "mail.password_changed.subject"), &t(lang, "mail.password_changed.body")).await?;
+    state
+        .mailer
+        .send(
+            customer.email.as_str(),
+            &t(lang, "mail.password_changed.subject"),
+            &t(lang, "mail.password_changed.body"),
+        )
+        .await?;
     Ok(())
 }
 
 /// Updates e-mail address and language.
-pub async fn update_profile(state: &AppState, customer: &Customer, email: &str, language: &str) -> Result<Customer, ServiceError> {
+pub async fn update_profile(
+    state: &AppState,
+    customer: &Customer,
+    email: &str,
+    language: &str,
+) -> Result<Customer, ServiceError> {
     let email = EmailAddress::parse(email).map_err(invalid)?;
     let language = Language::parse(language).map_err(invalid)?;
     state.store.update_customer_profile(customer.id, &email, language).await?;
-    let detail = if email != customer.email { format!("e-mail changed, language {language}") } else { format!("language {language}") };
-    state.store.audit(&Actor::customer(customer), "customer.profile_changed", &customer.number.to_string(), &detail).await?;
+    let detail = if email != customer.email {
+        format!("e-mail changed, language {language}")
+    } else {
+        format!("language {language}")
+    };
+    state
+        .store
+        .audit(&Actor::customer(customer), "customer.profile_changed", &customer.number.to_string(), &detail)
+        .await?;
     if email != customer.email {
         // The old address learns of the change, so a taken-over account is noticed.
-        state.mailer.send(customer.email.as_str(), &t(language, "mail.email_changed.subject"), &t(language, "mail.email_changed.body")).await?;
+        state
+            .mailer
+            .send(
+                customer.email.as_str(),
+                &t(language, "mail.email_changed.subject"),
+                &t(language, "mail.email_changed.body"),
+            )
+            .await?;
     }
     Ok(state.store.customer(customer.id).await?)
 }
@@ -286,7 +325,10 @@ pub async fn request_password_reminder(state: &AppState, login: &str, ip: IpAddr
         t(lang, "mail.reminder.ignore")
     );
     state.mailer.send(customer.email.as_str(), &t(lang, "mail.reminder.subject"), &body).await?;
-    state.store.audit(&Actor::system("password-reminder"), "customer.reset_requested", &customer.number.to_string(), "").await?;
+    state
+        .store
+        .audit(&Actor::system("password-reminder"), "customer.reset_requested", &customer.number.to_string(), "")
+        .await?;
     Ok(())
 }
 
@@ -303,7 +345,9 @@ pub async fn reset_password(state: &AppState, token: &str, new: &str, repeat: &s
     let password = Password::parse(new).map_err(invalid)?;
     let hash = hash_password(password.expose()).await?;
     let id = state.store.consume_reset_token(token).await.map_err(|e| match e {
-        StoreError::NotFound => ServiceError::Invalid("this link is invalid, used or expired; please request a new one".into()),
+        StoreError::NotFound => {
+            ServiceError::Invalid("this link is invalid, used or expired; please request a new one".into())
+        }
         other => other.into(),
     })?;
     state.store.set_customer_password_hash(id, &hash).await?;
@@ -311,12 +355,24 @@ pub async fn reset_password(state: &AppState, token: &str, new: &str, repeat: &s
     let customer = state.store.customer(id).await?;
     state.store.audit(&Actor::customer(&customer), "customer.password_reset", &customer.number.to_string(), "").await?;
     let lang = customer.language;
-    state.mailer.send(customer.email.as_str(), &t(lang, "mail.password_changed.subject"), &t(lang, "mail.password_changed.body")).await?;
+    state
+        .mailer
+        .send(
+            customer.email.as_str(),
+            &t(lang, "mail.password_changed.subject"),
+            &t(lang, "mail.password_changed.body"),
+        )
+        .await?;
     Ok(customer)
 }
 
 /// Adds a mailbox on one of the customer's domains.
-pub async fn add_mailbox(state: &AppState, customer: &Customer, domain_id: i64, local_part: &str) -> Result<(), ServiceError> {
+pub async fn add_mailbox(
+    state: &AppState,
+    customer: &Customer,
+    domain_id: i64,
+    local_part: &str,
+) -> Result<(), ServiceError> {
     let mailbox = state.store.add_mailbox(customer.id, domain_id, local_part).await?;
     state.store.audit(&Actor::customer(customer), "mailbox.created", mailbox.address.as_str(), "").await?;
     Ok(())
@@ -366,7 +422,8 @@ pub async fn create_staff(
     let role = StaffRole::parse(role).map_err(invalid)?;
     let display_name = CustomerName::parse(display_name).map_err(invalid)?;
     let password = Password::parse(password).map_err(invalid)?;
-    let user = state.store.create_staff(&login, display_name.as_str(), role, &hash_password(password.expose()).await?).await?;
+    let user =
+        state.store.create_staff(&login, display_name.as_str(), role, &hash_password(password.expose()).await?).await?;
     state.store.audit(&Actor::staff(admin), "staff.created", login.as_str(), role.as_str()).await?;
     Ok(user)
 }
@@ -397,7 +454,12 @@ pub struct TariffUpdate {
 }
 
 /// Changes a tariff (admin only). Existing contracts keep the price they were ordered at.
-pub async fn update_tariff(state: &AppState, admin: &StaffUser, id: &str, update: &TariffUpdate) -> Result<Tariff, ServiceError> {
+pub async fn update_tariff(
+    state: &AppState,
+    admin: &StaffUser,
+    id: &str,
+    update: &TariffUpdate,
+) -> Result<Tariff, ServiceError> {
     require_admin(admin)?;
     let id = TariffId::parse(id).map_err(invalid)?;
     let mut tariff = state.store.tariff(&id).await?;
@@ -410,13 +472,24 @@ pub async fn update_tariff(state: &AppState, admin: &StaffUser, id: &str, update
     state.store.update_tariff(&tariff).await?;
     state
         .store
-        .audit(&Actor::staff(admin), "tariff.updated", id.as_str(), &format!("price {} orderable {}", tariff.monthly_price, tariff.orderable))
+        .audit(
+            &Actor::staff(admin),
+            "tariff.updated",
+            id.as_str(),
+            &format!("price {} orderable {}", tariff.monthly_price, tariff.orderable),
+        )
         .await?;
     Ok(tariff)
 }
 
 /// Registers a node (admin only).
-pub async fn create_node(state: &AppState, admin: &StaffUser, name: &str, role: &str, address: &str) -> Result<(), ServiceError> {
+pub async fn create_node(
+    state: &AppState,
+    admin: &StaffUser,
+    name: &str,
+    role: &str,
+    address: &str,
+) -> Result<(), ServiceError> {
     require_admin(admin)?;
     let name = NodeName::parse(name).map_err(invalid)?;
     let role = NodeRole::parse(role).map_err(invalid)?;

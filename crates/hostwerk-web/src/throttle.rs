@@ -29,9 +29,7 @@ impl Throttles {
             login_per_ip: RateLimiter::keyed(per_minute(30)),
             order_per_ip: RateLimiter::keyed(per_minute(10)),
             reminder_per_ip: RateLimiter::keyed(per_minute(5)),
-            reminder_per_account: RateLimiter::keyed(
-                Quota::per_hour(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN)),
-            ),
+            reminder_per_account: RateLimiter::keyed(Quota::per_hour(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN))),
         }
     }
 

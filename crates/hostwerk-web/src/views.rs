@@ -26,7 +26,11 @@ impl std::fmt::Debug for Views {
 }
 
 fn lang_of(state: &State) -> Language {
-    state.lookup("lang").and_then(|v| v.as_str().map(str::to_owned)).and_then(|s| Language::parse(&s).ok()).unwrap_or_default()
+    state
+        .lookup("lang")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .and_then(|s| Language::parse(&s).ok())
+        .unwrap_or_default()
 }
 
 impl Views {

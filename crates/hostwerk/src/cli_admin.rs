@@ -63,7 +63,9 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 let hash = hostwerk_web::hash_password(password.expose()).await?;
                 let display = name.unwrap_or_else(|| login.to_string());
                 let user = store.create_staff(&login, &display, role, &hash).await?;
-                store.audit(&Actor::system("hostwerk admin"), "staff.created", user.login.as_str(), role.as_str()).await?;
+                store
+                    .audit(&Actor::system("hostwerk admin"), "staff.created", user.login.as_str(), role.as_str())
+                    .await?;
                 println!("created staff account {} ({})", user.login, user.role);
                 Ok(ExitCode::SUCCESS)
             })

@@ -35,19 +35,24 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     let mut config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the configuration {}", path.display()))?;
-            toml::from_str::<Config>(&text).with_context(|| format!("the configuration {} is not valid", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+            toml::from_str::<Config>(&text)
+                .with_context(|| format!("the configuration {} is not valid", path.display()))?
         }
         None => Config::default(),
     };
     let catalog = match &config.tariffs {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the tariff catalog {}", path.display()))?;
-            TariffCatalog::from_toml(&text).with_context(|| format!("the tariff catalog {} is not valid", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the tariff catalog {}", path.display()))?;
+            TariffCatalog::from_toml(&text)
+                .with_context(|| format!("the tariff catalog {} is not valid", path.display()))?
         }
         None => TariffCatalog::demo(),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await

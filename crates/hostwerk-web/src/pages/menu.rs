@@ -61,7 +61,11 @@ pub(crate) fn contract_view(c: &Contract, lang: Language) -> Value {
     }
 }
 
-async fn customer_context(state: &AppState, customer: &hostwerk_store::Customer, lang: Language) -> Result<Value, PageError> {
+async fn customer_context(
+    state: &AppState,
+    customer: &hostwerk_store::Customer,
+    lang: Language,
+) -> Result<Value, PageError> {
     let contracts = state.store.contracts(customer.id).await?;
     let domains = state.store.domains(customer.id).await?;
     let mailboxes = state.store.mailboxes(customer.id).await?;
@@ -69,8 +73,10 @@ async fn customer_context(state: &AppState, customer: &hostwerk_store::Customer,
         .iter()
         .map(|d| context! { id => d.id, name => d.name.as_str(), contract_id => d.contract_id })
         .collect();
-    let mailbox_views: Vec<_> =
-        mailboxes.iter().map(|m| context! { id => m.id, address => m.address.as_str(), contract_id => m.contract_id }).collect();
+    let mailbox_views: Vec<_> = mailboxes
+        .iter()
+        .map(|m| context! { id => m.id, address => m.address.as_str(), contract_id => m.contract_id })
+        .collect();
     Ok(context! {
         customer => context! { number => customer.number.to_string(), name => customer.name, email => customer.email.as_str() },
         contracts => contracts.iter().map(|c| contract_view(c, lang)).collect::<Vec<_>>(),
@@ -79,23 +85,57 @@ async fn customer_context(state: &AppState, customer: &hostwerk_store::Customer,
     })
 }
 
-async fn dashboard(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, Query(q): Query<Done>) -> Result<Html<String>, PageError> {
+async fn dashboard(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentCustomer(customer): CurrentCustomer,
+    Query(q): Query<Done>,
+) -> Result<Html<String>, PageError> {
     let data = customer_context(&state, &customer, ctx.lang).await?;
-    state.views.render("menu/dashboard.html", context! { done => q.done, ..minijinja::value::merge_maps([data, ctx.base(&state)]) })
+    state.views.render(
+        "menu/dashboard.html",
+        context! { done => q.done, ..minijinja::value::merge_maps([data, ctx.base(&state)]) },
+    )
 }
 
-async fn contract(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, Path(id): Path<i64>) -> Result<Html<String>, PageError> {
+async fn contract(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentCustomer(customer): CurrentCustomer,
+    Path(id): Path<i64>,
+) -> Result<Html<String>, PageError> {
     let c = state.store.contract(customer.id, id).await?;
-    let domains: Vec<_> = state.store.domains(customer.id).await?.into_iter().filter(|d| d.contract_id == c.id).map(|d| d.name.to_string()).collect();
+    let domains: Vec<_> = state
+        .store
+        .domains(customer.id)
+        .await?
+        .into_iter()
+        .filter(|d| d.contract_id == c.id)
+        .map(|d| d.name.to_string())
+        .collect();
     let customer_view = context! { number => customer.number.to_string(), name => customer.name };
-    state.views.render("menu/contract.html", context! { contract => contract_view(&c, ctx.lang), domains, customer => customer_view, ..ctx.base(&state) })
+    state.views.render(
+        "menu/contract.html",
+        context! { contract => contract_view(&c, ctx.lang), domains, customer => customer_view, ..ctx.base(&state) },
+    )
 }
 
-async fn profile_page(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, Query(q): Query<Done>) -> Result<Html<String>, PageError> {
+async fn profile_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentCustomer(customer): CurrentCustomer,
+    Query(q): Query<Done>,
+) -> Result<Html<String>, PageError> {
     render_profile(&state, &ctx, &customer, None, q.done).await
 }
 
-async fn render_profile(state: &AppState, ctx: &Ctx, customer: &hostwerk_store::Customer, error: Option<String>, done: Option<String>) -> Result<Html<String>, PageError> {
+async fn render_profile(
+    state: &AppState,
+    ctx: &Ctx,
+    customer: &hostwerk_store::Customer,
+    error: Option<String>,
+    done: Option<String>,
+) -> Result<Html<String>, PageError> {
     let view = context! {
         number => customer.number.to_string(), name => customer.name, email => customer.email.as_str(),
         language => customer.language.code(), street => customer.address.street, postal_code => customer.address.postal_code,
@@ -110,7 +150,12 @@ struct ProfileForm {
     language: String,
 }
 
-async fn profile(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, CsrfForm(form): CsrfForm<ProfileForm>) -> Result<Response, PageError> {
+async fn profile(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentCustomer(customer): CurrentCustomer,
+    CsrfForm(form): CsrfForm<ProfileForm>,
+) -> Result<Response, PageError> {
     match service::update_profile(&state, &customer, &form.email, &form.language).await {
         Ok(updated) => {
             let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
@@ -127,7 +172,11 @@ async fn profile(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(custom
     }
 }
 
-async fn password_page(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(_): CurrentCustomer) -> Result<Html<String>, PageError> {
+async fn password_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentCustomer(_): CurrentCustomer,
+) -> Result<Html<String>, PageError> {
     state.views.render("menu/password.html", context! { ..ctx.base(&state) })
 }
 
@@ -138,7 +187,12 @@ struct PasswordForm {
     password_repeat: String,
 }
 
-async fn password(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, CsrfForm(form): CsrfForm<PasswordForm>) -> Result<Response, PageError> {
+async fn password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentCustomer(customer): CurrentCustomer,
+    CsrfForm(form): CsrfForm<PasswordForm>,
+) -> Result<Response, PageError> {
     match service::change_password(&state, &customer, &form.current, &form.password, &form.password_repeat).await {
         Ok(()) => {
             // All sessions ended with the change; this browser gets a fresh one.
@@ -162,19 +216,32 @@ struct MailboxForm {
     local_part: String,
 }
 
-async fn add_mailbox(State(state): State<AppState>, ctx: Ctx, CurrentCustomer(customer): CurrentCustomer, CsrfForm(form): CsrfForm<MailboxForm>) -> Result<Response, PageError> {
+async fn add_mailbox(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentCustomer(customer): CurrentCustomer,
+    CsrfForm(form): CsrfForm<MailboxForm>,
+) -> Result<Response, PageError> {
     match service::add_mailbox(&state, &customer, form.domain_id, &form.local_part).await {
         Ok(()) => Ok(Redirect::to("/menu?done=mailbox_created").into_response()),
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
             let data = customer_context(&state, &customer, ctx.lang).await?;
-            let page = state.views.render("menu/dashboard.html", context! { error, ..minijinja::value::merge_maps([data, ctx.base(&state)]) })?;
+            let page = state.views.render(
+                "menu/dashboard.html",
+                context! { error, ..minijinja::value::merge_maps([data, ctx.base(&state)]) },
+            )?;
             Ok(with_status(form_status(&e), page))
         }
     }
 }
 
-async fn delete_mailbox(State(state): State<AppState>, CurrentCustomer(customer): CurrentCustomer, Path(id): Path<i64>, CsrfForm(_): CsrfForm<serde::de::IgnoredAny>) -> Result<Response, PageError> {
+async fn delete_mailbox(
+    State(state): State<AppState>,
+    CurrentCustomer(customer): CurrentCustomer,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
     service::delete_mailbox(&state, &customer, id).await?;
     Ok(Redirect::to("/menu?done=mailbox_deleted").into_response())
 }

@@ -54,12 +54,22 @@ struct Back {
 async fn switch_language(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<Back>) -> Response {
     let lang = hostwerk_domain::Language::parse(&code).unwrap_or_default();
     // Only paths on this site, never another host.
-    let back = q.back.filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\')).unwrap_or_else(|| "/".into());
+    let back = q
+        .back
+        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .unwrap_or_else(|| "/".into());
     let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
-    redirect_with_cookies(&back, &[format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", lang.code())])
+    redirect_with_cookies(
+        &back,
+        &[format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", lang.code())],
+    )
 }
 
-async fn login_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<super::Done>) -> Result<Html<String>, PageError> {
+async fn login_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<super::Done>,
+) -> Result<Html<String>, PageError> {
     state.views.render("login.html", context! { done => q.done, ..ctx.base(&state) })
 }
 
@@ -69,7 +79,13 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, ctx: Ctx, ClientIp(ip): ClientIp, headers: axum::http::HeaderMap, CsrfForm(form): CsrfForm<LoginForm>) -> Result<Response, PageError> {
+async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, PageError> {
     match service::customer_login(&state, &form.login, &form.password, ip).await {
         Ok(customer) => {
             // A fresh session id at every login; any session the browser had is ended.
@@ -82,7 +98,10 @@ async fn login(State(state): State<AppState>, ctx: Ctx, ClientIp(ip): ClientIp, 
                 "/menu",
                 &[
                     session_cookie(&state, CUSTOMER_COOKIE, &token, state.config.session_minutes * 60),
-                    format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", customer.language.code()),
+                    format!(
+                        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}",
+                        customer.language.code()
+                    ),
                 ],
             ))
         }
@@ -94,7 +113,11 @@ async fn login(State(state): State<AppState>, ctx: Ctx, ClientIp(ip): ClientIp, 
     }
 }
 
-async fn logout(State(state): State<AppState>, headers: axum::http::HeaderMap, CsrfForm(_): CsrfForm<serde::de::IgnoredAny>) -> Result<Response, PageError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
     if let Some(token) = cookie_value(&headers, CUSTOMER_COOKIE) {
         state.store.end_session(&token).await?;
     }
@@ -106,11 +129,21 @@ struct OrderQuery {
     tariff: Option<String>,
 }
 
-async fn order_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<OrderQuery>) -> Result<Html<String>, PageError> {
+async fn order_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<OrderQuery>,
+) -> Result<Html<String>, PageError> {
     render_order(&state, &ctx, None, q.tariff.as_deref().unwrap_or(""), None).await
 }
 
-async fn render_order(state: &AppState, ctx: &Ctx, error: Option<String>, selected: &str, form: Option<&OrderInput>) -> Result<Html<String>, PageError> {
+async fn render_order(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<String>,
+    selected: &str,
+    form: Option<&OrderInput>,
+) -> Result<Html<String>, PageError> {
     let tariffs = state.store.tariffs().await?;
     let tariffs: Vec<_> = tariffs
         .iter()
@@ -130,7 +163,12 @@ async fn render_order(state: &AppState, ctx: &Ctx, error: Option<String>, select
     state.views.render("order.html", context! { tariffs, error, values, ..ctx.base(state) })
 }
 
-async fn order(State(state): State<AppState>, ctx: Ctx, ClientIp(ip): ClientIp, CsrfForm(mut form): CsrfForm<OrderInput>) -> Result<Response, PageError> {
+async fn order(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ClientIp(ip): ClientIp,
+    CsrfForm(mut form): CsrfForm<OrderInput>,
+) -> Result<Response, PageError> {
     if form.language.is_none() {
         form.language = Some(ctx.lang.code().to_owned());
     }
@@ -159,9 +197,16 @@ struct ReminderForm {
     login: String,
 }
 
-async fn reminder(State(state): State<AppState>, ctx: Ctx, ClientIp(ip): ClientIp, CsrfForm(form): CsrfForm<ReminderForm>) -> Result<Response, PageError> {
+async fn reminder(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ClientIp(ip): ClientIp,
+    CsrfForm(form): CsrfForm<ReminderForm>,
+) -> Result<Response, PageError> {
     match service::request_password_reminder(&state, &form.login, ip).await {
-        Ok(()) => Ok(state.views.render("reminder.html", context! { sent => true, ..ctx.base(&state) })?.into_response()),
+        Ok(()) => {
+            Ok(state.views.render("reminder.html", context! { sent => true, ..ctx.base(&state) })?.into_response())
+        }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
             let page = state.views.render("reminder.html", context! { error, ..ctx.base(&state) })?;
@@ -176,7 +221,11 @@ struct TokenQuery {
     token: String,
 }
 
-async fn reset_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<TokenQuery>) -> Result<Response, PageError> {
+async fn reset_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, PageError> {
     let valid = service::reset_token_valid(&state, &q.token).await;
     let page = state.views.render("reset.html", context! { token => q.token, valid, ..ctx.base(&state) })?;
     Ok(if valid { page.into_response() } else { with_status(StatusCode::GONE, page) })
@@ -189,12 +238,18 @@ struct ResetForm {
     password_repeat: String,
 }
 
-async fn reset(State(state): State<AppState>, ctx: Ctx, CsrfForm(form): CsrfForm<ResetForm>) -> Result<Response, PageError> {
+async fn reset(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CsrfForm(form): CsrfForm<ResetForm>,
+) -> Result<Response, PageError> {
     match service::reset_password(&state, &form.token, &form.password, &form.password_repeat).await {
         Ok(_) => Ok(Redirect::to("/login?done=password_reset").into_response()),
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
-            let page = state.views.render("reset.html", context! { token => form.token, valid => true, error, ..ctx.base(&state) })?;
+            let page = state
+                .views
+                .render("reset.html", context! { token => form.token, valid => true, error, ..ctx.base(&state) })?;
             Ok(with_status(form_status(&e), page))
         }
     }

@@ -51,24 +51,38 @@ struct LoginForm {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, ctx: Ctx, ClientIp(ip): ClientIp, headers: HeaderMap, CsrfForm(form): CsrfForm<LoginForm>) -> Result<Response, PageError> {
+async fn login(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    CsrfForm(form): CsrfForm<LoginForm>,
+) -> Result<Response, PageError> {
     match service::staff_login(&state, &form.login, &form.password, ip).await {
         Ok(user) => {
             if let Some(old) = cookie_value(&headers, STAFF_COOKIE) {
                 state.store.end_session(&old).await?;
             }
             let token = service::start_session(&state, Subject::Staff(user.id)).await?;
-            Ok(redirect_with_cookies("/staff", &[session_cookie(&state, STAFF_COOKIE, &token, state.config.session_minutes * 60)]))
+            Ok(redirect_with_cookies(
+                "/staff",
+                &[session_cookie(&state, STAFF_COOKIE, &token, state.config.session_minutes * 60)],
+            ))
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
-            let page = state.views.render("staff/login.html", context! { error, login => form.login, ..ctx.base(&state) })?;
+            let page =
+                state.views.render("staff/login.html", context! { error, login => form.login, ..ctx.base(&state) })?;
             Ok(with_status(form_status(&e), page))
         }
     }
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap, CsrfForm(_): CsrfForm<serde::de::IgnoredAny>) -> Result<Response, PageError> {
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
     if let Some(token) = cookie_value(&headers, STAFF_COOKIE) {
         state.store.end_session(&token).await?;
     }
@@ -80,7 +94,12 @@ struct Search {
     number: Option<String>,
 }
 
-async fn home(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff, Query(q): Query<Search>) -> Result<Response, PageError> {
+async fn home(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Query(q): Query<Search>,
+) -> Result<Response, PageError> {
     let Some(number) = q.number.filter(|n| !n.trim().is_empty()) else {
         return Ok(state.views.render("staff/home.html", base(&state, &ctx, &me))?.into_response());
     };
@@ -101,12 +120,23 @@ fn admin(me: &StaffUser) -> Result<(), PageError> {
     service::admin_only(me).map_err(PageError::from)
 }
 
-async fn staff_users(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff, Query(q): Query<Done>) -> Result<Html<String>, PageError> {
+async fn staff_users(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Query(q): Query<Done>,
+) -> Result<Html<String>, PageError> {
     admin(&me)?;
     render_staff_users(&state, &ctx, &me, None, q.done).await
 }
 
-async fn render_staff_users(state: &AppState, ctx: &Ctx, me: &StaffUser, error: Option<String>, done: Option<String>) -> Result<Html<String>, PageError> {
+async fn render_staff_users(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &StaffUser,
+    error: Option<String>,
+    done: Option<String>,
+) -> Result<Html<String>, PageError> {
     let users: Vec<_> = state
         .store
         .list_staff()
@@ -125,7 +155,12 @@ struct NewStaffForm {
     password: String,
 }
 
-async fn create_staff(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff, CsrfForm(form): CsrfForm<NewStaffForm>) -> Result<Response, PageError> {
+async fn create_staff(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    CsrfForm(form): CsrfForm<NewStaffForm>,
+) -> Result<Response, PageError> {
     admin(&me)?;
     match service::create_staff(&state, &me, &form.login, &form.display_name, &form.role, &form.password).await {
         Ok(_) => Ok(Redirect::to("/staff/admin/staff?done=staff_created").into_response()),
@@ -150,7 +185,13 @@ struct ActiveForm {
     active: String,
 }
 
-async fn set_active(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff, Path(id): Path<i64>, CsrfForm(form): CsrfForm<ActiveForm>) -> Result<Response, PageError> {
+async fn set_active(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<ActiveForm>,
+) -> Result<Response, PageError> {
     admin(&me)?;
     match service::set_staff_active(&state, &me, id, form.active == "true").await {
         Ok(()) => Ok(Redirect::to("/staff/admin/staff?done=staff_updated").into_response()),
@@ -158,12 +199,23 @@ async fn set_active(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): C
     }
 }
 
-async fn tariffs(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff, Query(q): Query<Done>) -> Result<Html<String>, PageError> {
+async fn tariffs(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Query(q): Query<Done>,
+) -> Result<Html<String>, PageError> {
     admin(&me)?;
     render_tariffs(&state, &ctx, &me, None, q.done).await
 }
 
-async fn render_tariffs(state: &AppState, ctx: &Ctx, me: &StaffUser, error: Option<String>, done: Option<String>) -> Result<Html<String>, PageError> {
+async fn render_tariffs(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &StaffUser,
+    error: Option<String>,
+    done: Option<String>,
+) -> Result<Html<String>, PageError> {
     let tariffs: Vec<_> = state
         .store
         .tariffs()
@@ -184,7 +236,13 @@ async fn render_tariffs(state: &AppState, ctx: &Ctx, me: &StaffUser, error: Opti
     state.views.render("staff/tariffs.html", context! { tariffs, error, done, ..base(state, ctx, me) })
 }
 
-async fn update_tariff(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff, Path(id): Path<String>, CsrfForm(form): CsrfForm<TariffUpdate>) -> Result<Response, PageError> {
+async fn update_tariff(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Path(id): Path<String>,
+    CsrfForm(form): CsrfForm<TariffUpdate>,
+) -> Result<Response, PageError> {
     admin(&me)?;
     match service::update_tariff(&state, &me, &id, &form).await {
         Ok(_) => Ok(Redirect::to("/staff/admin/tariffs?done=tariff_saved").into_response()),
@@ -192,12 +250,23 @@ async fn update_tariff(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me)
     }
 }
 
-async fn nodes(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff, Query(q): Query<Done>) -> Result<Html<String>, PageError> {
+async fn nodes(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Query(q): Query<Done>,
+) -> Result<Html<String>, PageError> {
     admin(&me)?;
     render_nodes(&state, &ctx, &me, None, q.done).await
 }
 
-async fn render_nodes(state: &AppState, ctx: &Ctx, me: &StaffUser, error: Option<String>, done: Option<String>) -> Result<Html<String>, PageError> {
+async fn render_nodes(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &StaffUser,
+    error: Option<String>,
+    done: Option<String>,
+) -> Result<Html<String>, PageError> {
     let nodes: Vec<_> = state
         .store
         .nodes()
@@ -215,7 +284,12 @@ struct NodeForm {
     address: String,
 }
 
-async fn create_node(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff, CsrfForm(form): CsrfForm<NodeForm>) -> Result<Response, PageError> {
+async fn create_node(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    CsrfForm(form): CsrfForm<NodeForm>,
+) -> Result<Response, PageError> {
     admin(&me)?;
     match service::create_node(&state, &me, &form.name, &form.role, &form.address).await {
         Ok(()) => Ok(Redirect::to("/staff/admin/nodes?done=node_created").into_response()),
@@ -223,7 +297,13 @@ async fn create_node(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): 
     }
 }
 
-async fn delete_node(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff, Path(id): Path<i64>, CsrfForm(_): CsrfForm<serde::de::IgnoredAny>) -> Result<Response, PageError> {
+async fn delete_node(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
     admin(&me)?;
     match service::delete_node(&state, &me, id).await {
         Ok(()) => Ok(Redirect::to("/staff/admin/nodes?done=node_deleted").into_response()),
@@ -231,7 +311,11 @@ async fn delete_node(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): 
     }
 }
 
-async fn outbox(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff) -> Result<Html<String>, PageError> {
+async fn outbox(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+) -> Result<Html<String>, PageError> {
     admin(&me)?;
     let mails: Vec<_> = state
         .store
@@ -243,7 +327,11 @@ async fn outbox(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): Curre
     state.views.render("staff/outbox.html", context! { mails, ..base(&state, &ctx, &me) })
 }
 
-async fn audit(State(state): State<AppState>, ctx: Ctx, CurrentStaff(me): CurrentStaff) -> Result<Html<String>, PageError> {
+async fn audit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+) -> Result<Html<String>, PageError> {
     admin(&me)?;
     let entries: Vec<_> = state
         .store

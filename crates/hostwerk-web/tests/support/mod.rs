@@ -1,0 +1,147 @@
+//! Test support: a real server on port 0 over a real database, a real SMTP sink, and a browser-like client.
+
+#![allow(dead_code, clippy::unwrap_used)]
+
+pub mod smtp;
+
+use std::net::SocketAddr;
+
+use hostwerk_store::Store;
+use hostwerk_web::{AppState, Config};
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+
+pub struct TestApp {
+    pub base: String,
+    pub store: Store,
+    pub smtp: smtp::SmtpSink,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    /// A demo-seeded app on a fresh SQLite database.
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::connect(&Store::sqlite_url(dir.path())).await.unwrap();
+        Self::start(store, Some(dir)).await
+    }
+
+    /// A demo-seeded app on a fresh PostgreSQL database, if `HOSTWERK_TEST_POSTGRES_URL` is set.
+    pub async fn spawn_postgres() -> Option<Self> {
+        let url = std::env::var("HOSTWERK_TEST_POSTGRES_URL").ok()?;
+        let db = hostwerk_store::testing::fresh_postgres_database(&url).await.unwrap();
+        let store = Store::connect(&db).await.unwrap();
+        Some(Self::start(store, None).await)
+    }
+
+    async fn start(store: Store, dir: Option<tempfile::TempDir>) -> Self {
+        let smtp = smtp::SmtpSink::start().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr: SocketAddr = listener.local_addr().unwrap();
+        let config = Config {
+            public_url: format!("http://{addr}"),
+            smtp: Some(hostwerk_web::config::SmtpConfig { host: "127.0.0.1".into(), port: smtp.port }),
+            ..Config::default()
+        };
+        store.seed_tariffs(&hostwerk_domain::TariffCatalog::demo()).await.unwrap();
+        hostwerk_web::demo::seed(&store, &config.webspace_root).await.unwrap();
+        let state = AppState::new(store.clone(), config);
+        tokio::spawn(hostwerk_web::serve(listener, state, std::future::pending()));
+        Self { base: format!("http://{addr}"), store, smtp, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client that keeps cookies and does not follow redirects (so tests see them).
+    pub fn browser(&self) -> Browser {
+        let client = Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+        Browser { client, base: self.base.clone() }
+    }
+
+    /// Like [`Self::browser`], asking for English pages.
+    pub fn browser_en(&self) -> Browser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("accept-language", reqwest::header::HeaderValue::from_static("en-US,en;q=0.9"));
+        let client =
+            Client::builder().cookie_store(true).redirect(Policy::none()).default_headers(headers).build().unwrap();
+        Browser { client, base: self.base.clone() }
+    }
+
+    pub fn api(&self) -> Client {
+        Client::builder().redirect(Policy::none()).build().unwrap()
+    }
+
+    /// An API token for a customer or staff login.
+    pub async fn token(&self, staff: bool, login: &str, password: &str) -> String {
+        let path = if staff { "/api/v1/staff/auth/token" } else { "/api/v1/auth/token" };
+        let r = self
+            .api()
+            .post(self.url(path))
+            .json(&serde_json::json!({"login": login, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "token for {login}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+pub struct Browser {
+    pub client: Client,
+    pub base: String,
+}
+
+/// The value of the first `name="csrf"` field on a page.
+pub fn csrf_of(html: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(r#"input[name="csrf"]"#).unwrap();
+    doc.select(&sel).next().and_then(|e| e.value().attr("value")).map(str::to_owned).expect("page has a csrf field")
+}
+
+/// The text of the elements matching `selector`.
+pub fn texts(html: &str, selector: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).unwrap();
+    doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_owned()).collect()
+}
+
+impl Browser {
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let r = self.get(path).await;
+        let s = r.status();
+        (s, r.text().await.unwrap())
+    }
+
+    /// Loads `page` for its CSRF token, then posts `fields` (plus the token) to `action`.
+    pub async fn submit(&self, page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
+        let (_, html) = self.get_text(page).await;
+        let token = csrf_of(&html);
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &token));
+        self.client.post(format!("{}{action}", self.base)).form(&form).send().await.unwrap()
+    }
+
+    /// Posts without a CSRF token.
+    pub async fn post_raw(&self, action: &str, fields: &[(&str, &str)]) -> Response {
+        self.client.post(format!("{}{action}", self.base)).form(fields).send().await.unwrap()
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Response {
+        self.submit("/login", "/login", &[("login", login), ("password", password)]).await
+    }
+
+    pub async fn staff_login(&self, login: &str, password: &str) -> Response {
+        self.submit("/staff/login", "/staff/login", &[("login", login), ("password", password)]).await
+    }
+}
+
+pub fn location(r: &Response) -> String {
+    r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+}
