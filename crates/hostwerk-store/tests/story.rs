@@ -108,10 +108,7 @@ async fn story_on_sqlite() {
 
 #[tokio::test]
 async fn story_on_postgres() {
-    let Ok(url) = std::env::var("HOSTWERK_TEST_POSTGRES_URL") else {
-        println!("SKIPPED story_on_postgres: HOSTWERK_TEST_POSTGRES_URL is not set (.ci/run sets it)");
-        return;
-    };
+    let Some(url) = hostwerk_store::testing::postgres_url("story_on_postgres") else { return };
     let db = hostwerk_store::testing::fresh_postgres_database(&url).await.unwrap();
     let store = Store::connect(&db).await.unwrap();
     story(store.clone()).await;

@@ -28,7 +28,7 @@ impl TestApp {
 
     /// A demo-seeded app on a fresh PostgreSQL database, if `HOSTWERK_TEST_POSTGRES_URL` is set.
     pub async fn spawn_postgres() -> Option<Self> {
-        let url = std::env::var("HOSTWERK_TEST_POSTGRES_URL").ok()?;
+        let url = hostwerk_store::testing::postgres_url("customer_story_on_postgres")?;
         let db = hostwerk_store::testing::fresh_postgres_database(&url).await.unwrap();
         let store = Store::connect(&db).await.unwrap();
         Some(Self::start(store, None).await)
