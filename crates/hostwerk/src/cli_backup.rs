@@ -16,7 +16,7 @@ use hostwerk_backup::{Backend, Progress, Repository};
 /// Arguments of `hostwerk backup`.
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {
-    /// Repository location (a local folder).
+    /// Repository location: a local folder, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (S3 builds).
     #[arg(long, short = 'r', env = "HOSTWERK_REPO", global = true)]
     repo: Option<String>,
     /// Read the repository password from this file (else from $HOSTWERK_REPO_PASSWORD).
@@ -145,19 +145,12 @@ fn backend(args: &BackupArgs) -> anyhow::Result<Arc<dyn Backend>> {
     let Some(loc) = args.repo.as_deref() else {
         bail!("no repository given: use --repo LOCATION or $HOSTWERK_REPO");
     };
-    if let Some(rest) = loc.strip_prefix("local:") {
-        return Ok(Arc::new(hb::LocalBackend::new(rest)));
-    }
-    if loc.contains("://") || loc.starts_with("s3:") {
-        bail!("repository location {loc:?}: only local folders are supported so far");
-    }
-    Ok(Arc::new(hb::LocalBackend::new(loc)))
+    Ok(hb::backend::open_location(loc)?)
 }
 
 fn password(args: &BackupArgs) -> anyhow::Result<Vec<u8>> {
     if let Some(f) = &args.password_file {
-        let s =
-            std::fs::read(f).with_context(|| format!("reading password file {}", f.display()))?;
+        let s = std::fs::read(f).with_context(|| format!("reading password file {}", f.display()))?;
         let mut s = s.as_slice();
         while let Some(rest) = s.strip_suffix(b"\n").or_else(|| s.strip_suffix(b"\r")) {
             s = rest;
@@ -204,18 +197,13 @@ impl Bar {
         if !show {
             return Bar(indicatif::ProgressBar::hidden());
         }
-        let pb = if restore {
-            indicatif::ProgressBar::new(0)
-        } else {
-            indicatif::ProgressBar::new_spinner()
-        };
+        let pb = if restore { indicatif::ProgressBar::new(0) } else { indicatif::ProgressBar::new_spinner() };
         let tpl = if restore {
             "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {binary_bytes_per_sec} {pos_files}"
         } else {
             "{spinner} {elapsed_precise} {bytes} read, {binary_bytes_per_sec} {msg}"
         };
-        if let Ok(style) = indicatif::ProgressStyle::with_template(&tpl.replace(" {pos_files}", ""))
-        {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(&tpl.replace(" {pos_files}", "")) {
             pb.set_style(style);
         }
         pb.enable_steady_tick(std::time::Duration::from_millis(200));
@@ -231,8 +219,7 @@ impl Progress for Bar {
         self.0.inc(n);
     }
     fn error(&self, path: &str, message: &str) {
-        self.0
-            .suspend(|| eprintln!("warning: cannot read {path}: {message} (skipped)"));
+        self.0.suspend(|| eprintln!("warning: cannot read {path}: {message} (skipped)"));
     }
 }
 
@@ -243,8 +230,7 @@ fn show_progress(args: &BackupArgs) -> bool {
 fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         Cmd::Init => {
-            let repo =
-                Repository::init(backend(args)?, &password(args)?, hb::InitOptions::default())?;
+            let repo = Repository::init(backend(args)?, &password(args)?, hb::InitOptions::default())?;
             if args.json {
                 print_json(&serde_json::json!({
                     "id": repo.config().id,
@@ -252,21 +238,10 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
                     "chunker": repo.config().chunker,
                 }))?;
             } else {
-                println!(
-                    "created repository {} at {}",
-                    repo.config().id,
-                    repo.backend().location()
-                );
+                println!("created repository {} at {}", repo.config().id, repo.backend().location());
             }
         }
-        Cmd::Run {
-            tags,
-            host,
-            excludes,
-            stdin_name,
-            force,
-            paths,
-        } => {
+        Cmd::Run { tags, host, excludes, stdin_name, force, paths } => {
             let repo = open(args)?;
             let opts = hb::BackupOptions {
                 paths: paths.clone(),
@@ -323,10 +298,7 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
             if args.json {
                 print_json(&snaps)?;
             } else {
-                println!(
-                    "{:<9} {:<20} {:<16} {:<16} paths",
-                    "id", "time", "host", "tags"
-                );
+                println!("{:<9} {:<20} {:<16} {:<16} paths", "id", "time", "host", "tags");
                 for s in &snaps {
                     let sn = &s.snapshot;
                     println!(
@@ -375,38 +347,19 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
                 print_json(&st)?;
             } else {
                 println!("snapshots:          {}", st.snapshots);
-                println!(
-                    "packs:              {} ({})",
-                    st.packs,
-                    human_bytes(st.pack_bytes)
-                );
+                println!("packs:              {} ({})", st.packs, human_bytes(st.pack_bytes));
                 println!("index files:        {}", st.index_files);
-                println!(
-                    "blobs:              {} data, {} tree",
-                    st.data_blobs, st.tree_blobs
-                );
-                println!(
-                    "unique data:        {} ({} stored)",
-                    human_bytes(st.raw_bytes),
-                    human_bytes(st.stored_bytes)
-                );
+                println!("blobs:              {} data, {} tree", st.data_blobs, st.tree_blobs);
+                println!("unique data:        {} ({} stored)", human_bytes(st.raw_bytes), human_bytes(st.stored_bytes));
                 println!("all snapshots hold: {}", human_bytes(st.snapshot_bytes));
                 println!("space saving:       {:.1}x", st.space_saving_factor);
             }
         }
-        Cmd::Restore {
-            snapshot,
-            target,
-            includes,
-        } => {
+        Cmd::Restore { snapshot, target, includes } => {
             let repo = open(args)?;
             let s = repo.find_snapshot(snapshot)?;
             let bar = Bar::new(show_progress(args), true);
-            let opts = hb::RestoreOptions {
-                target: target.clone(),
-                includes: includes.clone(),
-                threads: None,
-            };
+            let opts = hb::RestoreOptions { target: target.clone(), includes: includes.clone(), threads: None };
             let sum = hb::restore(&repo, &s.snapshot.tree, &opts, &bar)?;
             bar.0.finish_and_clear();
             if args.json {
@@ -435,16 +388,7 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
             hb::dump(&repo, &s.snapshot.tree, Path::new(path), &mut out)?;
             out.flush()?;
         }
-        Cmd::Forget {
-            keep_last,
-            keep_daily,
-            keep_weekly,
-            keep_monthly,
-            keep_yearly,
-            keep_within,
-            tags,
-            dry_run,
-        } => {
+        Cmd::Forget { keep_last, keep_daily, keep_weekly, keep_monthly, keep_yearly, keep_within, tags, dry_run } => {
             let repo = open(args)?;
             let policy = hb::ForgetPolicy {
                 keep_last: *keep_last,
@@ -471,11 +415,7 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
                     }
                     for r in &g.remove {
                         let verb = if *dry_run { "would remove" } else { "removed" };
-                        println!(
-                            "  {verb} {} {}",
-                            r.short_id,
-                            r.time.format("%Y-%m-%d %H:%M:%S")
-                        );
+                        println!("  {verb} {} {}", r.short_id, r.time.format("%Y-%m-%d %H:%M:%S"));
                     }
                 }
                 let n = plan.remove_ids().len();
@@ -534,10 +474,7 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
                     report.index_files,
                     report.packs,
                     if *read_data {
-                        format!(
-                            ", read {} packs / {} blobs",
-                            report.packs_read, report.blobs_read
-                        )
+                        format!(", read {} packs / {} blobs", report.packs_read, report.blobs_read)
                     } else {
                         String::new()
                     }
@@ -548,10 +485,7 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
             }
             if !report.ok() {
                 if !args.json {
-                    eprintln!(
-                        "hostwerk: the repository has {} error(s)",
-                        report.errors.len()
-                    );
+                    eprintln!("hostwerk: the repository has {} error(s)", report.errors.len());
                 }
                 return Ok(ExitCode::from(1));
             }

@@ -1,6 +1,10 @@
 //! Storage backends: where the repository's files live (a local directory now; a repository server or S3 later).
 
 pub mod local;
+#[cfg(feature = "s3")]
+pub mod s3;
+
+use std::sync::Arc;
 
 use crate::error::Result;
 
@@ -69,4 +73,29 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     fn cleanup_partial(&self) -> Result<usize> {
         Ok(0)
     }
+}
+
+/// Opens a backend from a location: a local folder (`/path`, `local:/path`) or, when built with
+/// the `s3` feature, `s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]`.
+pub fn open_location(loc: &str) -> Result<Arc<dyn Backend>> {
+    if let Some(rest) = loc.strip_prefix("local:") {
+        return Ok(Arc::new(local::LocalBackend::new(rest)));
+    }
+    if loc.starts_with("s3:") {
+        #[cfg(feature = "s3")]
+        {
+            let cfg = s3::S3Config::from_location(loc)?;
+            return Ok(Arc::new(s3::S3Backend::new(&cfg)?));
+        }
+        #[cfg(not(feature = "s3"))]
+        return Err(crate::Error::Invalid(format!(
+            "repository location {loc:?}: this build has no S3 support (build with --features hostwerk-backup/s3)"
+        )));
+    }
+    if loc.contains("://") {
+        return Err(crate::Error::Invalid(format!(
+            "repository location {loc:?}: unknown scheme (use a folder or s3:http[s]://HOST/BUCKET[/PREFIX])"
+        )));
+    }
+    Ok(Arc::new(local::LocalBackend::new(loc)))
 }
