@@ -1,0 +1,420 @@
+//! Browser end-to-end test: headless Chromium, driven through chromedriver with the `fantoccini`
+//! WebDriver client, uses the real `hostwerk serve --demo` binary the way a customer would:
+//! it orders a tariff, logs in with the new customer number and finds the contract on the dashboard;
+//! then the demo customer logs in and sees its domains, and a wrong password shows an error.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` packages. Without them the test prints
+//! `SKIPPED browser test: <reason>` and passes, except when `CI=true`, where it fails.
+//! `HOSTWERK_CHROMIUM` and `HOSTWERK_CHROMEDRIVER` override the binaries' paths.
+//! Screenshots go to `target/browser-order-done.png`, `target/browser-dashboard.png` and
+//! `target/browser-demo-dashboard.png` (and `target/browser-failure.png` when a step fails).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
+
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hostwerk");
+/// The workspace's `target` directory, where the screenshots go.
+const TARGET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target");
+/// How long one page may take to show the element a step waits for.
+const STEP_TIMEOUT: Duration = Duration::from_secs(15);
+/// The whole browser session; the test is meant to take well under a minute.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Chromium's flags for this machine: headless, as root, without network beyond loopback.
+const CHROMIUM_ARGS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1280,1100",
+];
+
+/// A child process that is killed when the guard goes out of scope, also when the test panics.
+/// The process runs in its own process group, so the whole group goes: chromedriver takes
+/// the Chromium processes it started with it.
+struct Guard {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Guard {
+    fn spawn(name: &'static str, cmd: &mut Command, log: PathBuf) -> Guard {
+        let log_file = File::create(&log).unwrap();
+        let child = cmd
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
+        Guard { name, child, log }
+    }
+
+    fn log_tail(&self) -> String {
+        let text = fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // The group id is the child's pid (process_group(0)); `kill` reaches the whole group.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- {} log, last lines ({}) ---\n{}", self.name, self.log.display(), self.log_tail());
+        }
+    }
+}
+
+/// Writes straight to the process's stderr, past the test harness's output capture.
+fn say(msg: &str) {
+    let _ = writeln!(std::io::stderr(), "{msg}");
+}
+
+fn find_in_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+/// The Chromium and chromedriver binaries, or why they cannot be used.
+fn browser_tools() -> Result<(PathBuf, PathBuf), String> {
+    let chromium =
+        std::env::var_os("HOSTWERK_CHROMIUM").map_or_else(|| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    if !chromium.is_file() {
+        return Err(format!("{} not found (Debian package `chromium`, or set HOSTWERK_CHROMIUM)", chromium.display()));
+    }
+    let driver = match std::env::var_os("HOSTWERK_CHROMEDRIVER") {
+        Some(p) => PathBuf::from(p),
+        None => find_in_path("chromedriver").unwrap_or_else(|| PathBuf::from("/usr/bin/chromedriver")),
+    };
+    if !driver.is_file() {
+        return Err(format!(
+            "{} not found (Debian package `chromium-driver`, or set HOSTWERK_CHROMEDRIVER)",
+            driver.display()
+        ));
+    }
+    Ok((chromium, driver))
+}
+
+/// `hostwerk 0.1.0 listening on http://127.0.0.1:PORT/` -> `http://127.0.0.1:PORT`
+fn parse_listen_line(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("hostwerk ")?;
+    let (_, url) = rest.split_once(" listening on ")?;
+    let url = url.trim().trim_end_matches('/');
+    url.starts_with("http://").then(|| url.to_owned())
+}
+
+/// Starts `hostwerk serve --demo` on a free loopback port and returns it with its base URL.
+fn start_server(dir: &Path) -> (Guard, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.join("data"))
+        .env_remove("HOSTWERK_CONFIG")
+        .env_remove("HOSTWERK_DATABASE_URL")
+        .env_remove("HOSTWERK_LISTEN")
+        .env_remove("HOSTWERK_DATA_DIR")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped());
+    let mut guard = Guard::spawn("hostwerk serve", &mut cmd, dir.join("server.log"));
+    let stdout = guard.child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(first)) = lines.next() {
+            let _ = tx.send(first);
+        }
+        // Keep reading so that the server never blocks on a full pipe.
+        for _ in lines {}
+    });
+    let first = match rx.recv_timeout(Duration::from_secs(30)) {
+        Ok(line) => line,
+        Err(_) => panic!("hostwerk serve printed no first line within 30 s: {:?}", guard.child.try_wait()),
+    };
+    let url =
+        parse_listen_line(&first).unwrap_or_else(|| panic!("unexpected first line from hostwerk serve: {first:?}"));
+    (guard, url)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts chromedriver on a free loopback port and returns it with its URL, once it accepts connections.
+fn start_chromedriver(driver: &Path, dir: &Path) -> (Guard, String) {
+    let mut last_error = String::new();
+    for attempt in 1..=3 {
+        let port = free_port();
+        let log = dir.join(format!("chromedriver-{attempt}.log"));
+        let mut cmd = Command::new(driver);
+        cmd.arg(format!("--port={port}")).arg(format!("--log-path={}", log.display())).stdout(Stdio::null());
+        let mut guard = Guard::spawn("chromedriver", &mut cmd, dir.join(format!("chromedriver-{attempt}.stderr")));
+        guard.log = log;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return (guard, format!("http://127.0.0.1:{port}"));
+            }
+            if let Ok(Some(status)) = guard.child.try_wait() {
+                last_error = format!("chromedriver exited with {status}: {}", guard.log_tail());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if last_error.is_empty() {
+            last_error = format!("chromedriver did not listen on port {port} within 20 s");
+        }
+    }
+    panic!("cannot start chromedriver: {last_error}");
+}
+
+fn capabilities(chromium: &Path, profile: &Path) -> fantoccini::wd::Capabilities {
+    let mut args: Vec<String> = CHROMIUM_ARGS.iter().map(|a| (*a).to_owned()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "pageLoadStrategy": "normal",
+        "timeouts": { "pageLoad": 30_000, "script": 10_000, "implicit": 0 },
+        "goog:chromeOptions": { "binary": chromium.to_str().unwrap(), "args": args },
+    });
+    caps.as_object().unwrap().clone()
+}
+
+fn is_customer_number(s: &str) -> bool {
+    s.len() == 8 && s.starts_with('K') && s[1..].bytes().all(|b| b.is_ascii_digit())
+}
+
+fn save_png(name: &str, png: &[u8]) -> anyhow::Result<PathBuf> {
+    fs::create_dir_all(TARGET_DIR)?;
+    let path = fs::canonicalize(TARGET_DIR)?.join(name);
+    fs::write(&path, png).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// The browser, on the server at `base`.
+struct Browser<'a> {
+    c: &'a Client,
+    base: &'a str,
+}
+
+impl Browser<'_> {
+    async fn open(&self, path: &str) -> anyhow::Result<()> {
+        self.c.goto(&format!("{}{path}", self.base)).await.with_context(|| format!("cannot open {path}"))
+    }
+
+    async fn find(&self, css: &str) -> anyhow::Result<Element> {
+        match self.c.find(Locator::Css(css)).await {
+            Ok(e) => Ok(e),
+            Err(e) => bail!("no element {css} on {}: {e}", self.here().await),
+        }
+    }
+
+    /// Waits until the page shows `css` (after a navigation).
+    async fn wait_for(&self, css: &str) -> anyhow::Result<Element> {
+        match self.c.wait().at_most(STEP_TIMEOUT).for_element(Locator::Css(css)).await {
+            Ok(e) => Ok(e),
+            Err(e) => bail!("{css} did not appear within {STEP_TIMEOUT:?} on {}: {e}", self.here().await),
+        }
+    }
+
+    async fn text(&self, css: &str) -> anyhow::Result<String> {
+        Ok(self.find(css).await?.text().await?.trim().to_owned())
+    }
+
+    async fn fill(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        let field = self.find(css).await?;
+        field.clear().await?;
+        field.send_keys(value).await.with_context(|| format!("cannot type into {css}"))
+    }
+
+    async fn submit_main_form(&self) -> anyhow::Result<()> {
+        self.find("main form.form button[type=submit]").await?.click().await.context("cannot click the submit button")
+    }
+
+    async fn path(&self) -> anyhow::Result<String> {
+        Ok(self.c.current_url().await?.path().to_owned())
+    }
+
+    async fn here(&self) -> String {
+        self.c.current_url().await.map_or_else(|e| format!("<unknown page: {e}>"), |u| u.to_string())
+    }
+
+    async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let png = self.c.screenshot().await.context("screenshot")?;
+        ensure!(png.starts_with(b"\x89PNG"), "the screenshot is not a PNG");
+        save_png(name, &png)
+    }
+
+    async fn login(&self, login: &str, password: &str) -> anyhow::Result<()> {
+        self.open("/login").await?;
+        self.wait_for("#login").await?;
+        self.fill("#login", login).await?;
+        self.fill("#password", password).await?;
+        self.submit_main_form().await
+    }
+
+    async fn logout(&self) -> anyhow::Result<()> {
+        self.find("form[action='/logout'] button").await?.click().await?;
+        self.wait_for("#login").await?;
+        Ok(())
+    }
+}
+
+/// Orders SharedHosting S and returns the new customer number.
+async fn order_tariff(b: &Browser<'_>) -> anyhow::Result<String> {
+    b.open("/order").await?;
+    b.wait_for("input[name=tariff]").await?;
+    let radio = b.find("input[name=tariff][value='shared-s']").await?;
+    radio.click().await?;
+    ensure!(radio.is_selected().await?, "the tariff shared-s is not selected after a click");
+    b.find("select#billing_months").await?.select_by_value("1").await.context("billing: monthly")?;
+    b.fill("#name", "Erika Browser").await?;
+    b.fill("#email", "erika.browser@example.org").await?;
+    b.fill("#street", "Teststrasse 1").await?;
+    b.fill("#postal_code", "10115").await?;
+    b.fill("#city", "Berlin").await?;
+    b.fill("#country", "DE").await?;
+    b.fill("#password", "browser-menu-pass-1").await?;
+    b.fill("#phone_password", "Telefon-77").await?;
+    b.submit_main_form().await?;
+
+    let number = match b.c.wait().at_most(STEP_TIMEOUT).for_element(Locator::Css("#customer-number")).await {
+        Ok(e) => e.text().await?.trim().to_owned(),
+        Err(_) => {
+            let error = b.text("p.error").await.unwrap_or_default();
+            bail!("no confirmation page after the order (on {}; error shown: {error:?})", b.here().await);
+        }
+    };
+    ensure!(is_customer_number(&number), "the customer number {number:?} is not K + 7 digits");
+    let shot = b.screenshot("browser-order-done.png").await?;
+    say(&format!("browser test: ordered SharedHosting S as {number}; screenshot {}", shot.display()));
+    Ok(number)
+}
+
+/// Logs in as the new customer and finds the ordered contract on the dashboard.
+async fn new_customer_dashboard(b: &Browser<'_>, number: &str) -> anyhow::Result<()> {
+    b.login(number, "browser-menu-pass-1").await?;
+    b.wait_for("table#contracts").await?;
+    ensure!(b.path().await? == "/menu", "after the login the browser is on {}, not /menu", b.here().await);
+    let shown = b.text("#customer-number").await?;
+    ensure!(shown == number, "the dashboard shows customer number {shown:?}, expected {number}");
+    let contracts = b.text("table#contracts").await?;
+    ensure!(contracts.contains("SharedHosting S"), "table#contracts lacks the ordered tariff: {contracts:?}");
+    let shot = b.screenshot("browser-dashboard.png").await?;
+    say(&format!("browser test: dashboard of {number} ok; screenshot {}", shot.display()));
+    b.logout().await
+}
+
+/// The demo customer sees its domains.
+async fn demo_customer_dashboard(b: &Browser<'_>) -> anyhow::Result<()> {
+    b.login("K1000001", "demo-password-1").await?;
+    let domains = b.wait_for("#domains").await?.text().await?;
+    ensure!(domains.contains("mustermann-shop.de"), "#domains lacks mustermann-shop.de: {domains:?}");
+    ensure!(b.path().await? == "/menu", "after the login the browser is on {}, not /menu", b.here().await);
+    b.screenshot("browser-demo-dashboard.png").await?;
+    b.logout().await
+}
+
+/// A wrong password keeps the browser on the login page, with an error.
+async fn wrong_password(b: &Browser<'_>) -> anyhow::Result<()> {
+    b.login("K1000001", "not-the-password").await?;
+    let error = b.wait_for("p.error").await?.text().await?;
+    ensure!(!error.trim().is_empty(), "the error paragraph is empty");
+    ensure!(b.path().await? == "/login", "after a wrong password the browser is on {}", b.here().await);
+    ensure!(b.c.find(Locator::Css("table#contracts")).await.is_err(), "a wrong password reached the dashboard");
+    Ok(())
+}
+
+async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
+    let number = order_tariff(b).await.context("order")?;
+    new_customer_dashboard(b, &number).await.context("new customer's dashboard")?;
+    demo_customer_dashboard(b).await.context("demo customer's dashboard")?;
+    wrong_password(b).await.context("wrong password")?;
+    Ok(())
+}
+
+/// Opens a Chromium session, runs the scenarios, and closes the session (which quits Chromium).
+async fn drive(chromium: &Path, profile: &Path, webdriver_url: &str, base: &str) -> anyhow::Result<()> {
+    let mut builder = ClientBuilder::new(HttpConnector::new());
+    builder.capabilities(capabilities(chromium, profile));
+    let client = tokio::time::timeout(Duration::from_secs(30), builder.connect(webdriver_url))
+        .await
+        .context("no WebDriver session within 30 s")?
+        .context("cannot start a Chromium session through chromedriver")?;
+    let browser = Browser { c: &client, base };
+    let outcome = match tokio::time::timeout(SESSION_TIMEOUT, scenarios(&browser)).await {
+        Ok(r) => r,
+        Err(_) => Err(anyhow::anyhow!("the browser session took longer than {SESSION_TIMEOUT:?}")),
+    };
+    if outcome.is_err() {
+        if let Ok(png) = client.screenshot().await {
+            if let Ok(path) = save_png("browser-failure.png", &png) {
+                say(&format!("browser test failed on {}; screenshot {}", browser.here().await, path.display()));
+            }
+        }
+    }
+    // Ending the session quits Chromium; the chromedriver guard kills whatever is left.
+    let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+    outcome
+}
+
+#[test]
+fn browser_order_login_dashboard() {
+    let (chromium, driver) = match browser_tools() {
+        Ok(tools) => tools,
+        Err(reason) => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "the browser test cannot run in CI: {reason}");
+            say(&format!("SKIPPED browser test: {reason}"));
+            return;
+        }
+    };
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("chromium-profile");
+    fs::create_dir_all(&profile).unwrap();
+    // Declared in this order so that they drop in reverse: chromedriver (with Chromium) first, then the server.
+    let (server, base) = start_server(dir.path());
+    let (chromedriver, webdriver_url) = start_chromedriver(&driver, dir.path());
+
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let result = runtime.block_on(drive(&chromium, &profile, &webdriver_url, &base));
+    if let Err(e) = result {
+        panic!("browser test failed: {e:#}"); // the guards print the server's and chromedriver's logs
+    }
+    drop(chromedriver);
+    drop(server);
+    say(&format!("browser test passed in {:.1} s", started.elapsed().as_secs_f64()));
+}
+
+#[test]
+fn listen_line_parses() {
+    assert_eq!(
+        parse_listen_line("hostwerk 0.1.0 listening on http://127.0.0.1:41234/").as_deref(),
+        Some("http://127.0.0.1:41234")
+    );
+    assert_eq!(parse_listen_line("Demo logins:"), None);
+    assert!(is_customer_number("K1000001"));
+    assert!(!is_customer_number("K100001"));
+    assert!(!is_customer_number("X1000001"));
+}
