@@ -5,7 +5,7 @@
 pub enum StoreError {
     #[error("the database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
-    #[error("cannot connect to the database: {0}")]
+    #[error("cannot connect to the database")]
     Connect(#[source] sqlx::Error),
     #[error("not found")]
     NotFound,

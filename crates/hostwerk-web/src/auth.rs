@@ -25,6 +25,12 @@ pub(crate) fn session_cookie(state: &AppState, name: &str, value: &str, max_age_
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
 }
 
+/// A `Set-Cookie` value remembering the reader's language for a year.
+pub(crate) fn lang_cookie(state: &AppState, lang: Language) -> String {
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", lang.code())
+}
+
 /// The client's IP address.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientIp(pub IpAddr);

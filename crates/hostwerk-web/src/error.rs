@@ -106,21 +106,26 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The HTTP status of a use case's failure, for pages and API alike.
+pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
+    match e {
+        ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Conflict(_) => StatusCode::CONFLICT,
+        ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
+        ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ServiceError::NotFound => StatusCode::NOT_FOUND,
+        ServiceError::Forbidden => StatusCode::FORBIDDEN,
+        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        let status = match &e {
-            ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
-            ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
-            ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::NotFound => StatusCode::NOT_FOUND,
-            ServiceError::Forbidden => StatusCode::FORBIDDEN,
-            ServiceError::Internal(m) => {
-                tracing::error!(detail = %m, "internal error while answering an API request");
-                return ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into());
-            }
-        };
-        ApiError(status, e.to_string())
+        if let ServiceError::Internal(m) = &e {
+            tracing::error!(detail = %m, "internal error while answering an API request");
+            return ApiError(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into());
+        }
+        ApiError(status_of(&e), e.to_string())
     }
 }
 

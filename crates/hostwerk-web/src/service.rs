@@ -148,6 +148,25 @@ fn now() -> i64 {
     Utc::now().timestamp()
 }
 
+/// The part every password login shares: the per-client limit, the per-account lock-out, and a check that
+/// takes as long for an unknown account (`None`) as for a known one. `account` is (locked until, hash).
+async fn check_login(
+    state: &AppState,
+    ip: IpAddr,
+    account: Option<(i64, String)>,
+    password: &str,
+) -> Result<bool, ServiceError> {
+    if state.throttles.login_per_ip.check_key(&ip).is_err() {
+        return Err(ServiceError::Throttled { retry_after_secs: 60 });
+    }
+    if let Some((locked_until, _)) = &account {
+        if *locked_until > now() {
+            return Err(ServiceError::Throttled { retry_after_secs: locked_until - now() });
+        }
+    }
+    Ok(verify_password(password, account.map(|(_, hash)| hash)).await)
+}
+
 /// Checks a customer's login (customer number or e-mail) and password, with throttling per client and per account.
 pub async fn customer_login(
     state: &AppState,
@@ -155,20 +174,13 @@ pub async fn customer_login(
     password: &str,
     ip: IpAddr,
 ) -> Result<Customer, ServiceError> {
-    if state.throttles.login_per_ip.check_key(&ip).is_err() {
-        return Err(ServiceError::Throttled { retry_after_secs: 60 });
-    }
     let creds = match state.store.customer_credentials(login).await {
         Ok(c) => Some(c),
         Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
-    if let Some(c) = &creds {
-        if c.locked_until > now() {
-            return Err(ServiceError::Throttled { retry_after_secs: c.locked_until - now() });
-        }
-    }
-    let ok = verify_password(password, creds.as_ref().map(|c| c.password_hash.clone())).await;
+    let ok =
+        check_login(state, ip, creds.as_ref().map(|c| (c.locked_until, c.password_hash.clone())), password).await?;
     match creds {
         Some(c) if ok => {
             state.store.customer_login_succeeded(c.id).await?;
@@ -188,9 +200,6 @@ pub async fn customer_login(
 
 /// Checks a staff login, with the same throttling as customers.
 pub async fn staff_login(state: &AppState, login: &str, password: &str, ip: IpAddr) -> Result<StaffUser, ServiceError> {
-    if state.throttles.login_per_ip.check_key(&ip).is_err() {
-        return Err(ServiceError::Throttled { retry_after_secs: 60 });
-    }
     let creds = match StaffLogin::parse(login) {
         Ok(l) => match state.store.staff_credentials(&l).await {
             Ok(c) => Some(c),
@@ -199,12 +208,8 @@ pub async fn staff_login(state: &AppState, login: &str, password: &str, ip: IpAd
         },
         Err(_) => None,
     };
-    if let Some(c) = &creds {
-        if c.locked_until > now() {
-            return Err(ServiceError::Throttled { retry_after_secs: c.locked_until - now() });
-        }
-    }
-    let ok = verify_password(password, creds.as_ref().map(|c| c.password_hash.clone())).await;
+    let ok =
+        check_login(state, ip, creds.as_ref().map(|c| (c.locked_until, c.password_hash.clone())), password).await?;
     match creds {
         Some(c) if ok && c.active => {
             state.store.staff_login_succeeded(c.id).await?;

@@ -12,7 +12,7 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 
 use super::{form_status, redirect_with_cookies, user_message, with_status, Done};
-use crate::auth::{session_cookie, Ctx, CurrentCustomer, CUSTOMER_COOKIE, LANG_COOKIE};
+use crate::auth::{lang_cookie, session_cookie, Ctx, CurrentCustomer, CUSTOMER_COOKIE};
 use crate::csrf::CsrfForm;
 use crate::error::PageError;
 use crate::i18n::t;
@@ -158,11 +158,7 @@ async fn profile(
 ) -> Result<Response, PageError> {
     match service::update_profile(&state, &customer, &form.email, &form.language).await {
         Ok(updated) => {
-            let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
-            Ok(redirect_with_cookies(
-                "/menu/profile?done=profile_saved",
-                &[format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", updated.language.code())],
-            ))
+            Ok(redirect_with_cookies("/menu/profile?done=profile_saved", &[lang_cookie(&state, updated.language)]))
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };

@@ -22,17 +22,7 @@ pub(crate) struct Done {
 }
 
 /// The status a form answered with an error gets.
-pub(crate) fn form_status(e: &ServiceError) -> StatusCode {
-    match e {
-        ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::Conflict(_) => StatusCode::CONFLICT,
-        ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
-        ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ServiceError::NotFound => StatusCode::NOT_FOUND,
-        ServiceError::Forbidden => StatusCode::FORBIDDEN,
-        ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
+pub(crate) use crate::error::status_of as form_status;
 
 /// A page re-rendered with an error message for the user.
 pub(crate) fn with_status(status: StatusCode, page: Html<String>) -> Response {

@@ -10,7 +10,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{form_status, redirect_with_cookies, user_message, with_status};
-use crate::auth::{session_cookie, ClientIp, Ctx, CUSTOMER_COOKIE, LANG_COOKIE};
+use crate::auth::{lang_cookie, session_cookie, ClientIp, Ctx, CUSTOMER_COOKIE};
 use crate::csrf::{cookie_value, CsrfForm};
 use crate::error::PageError;
 use crate::service::{self, OrderInput};
@@ -58,11 +58,7 @@ async fn switch_language(State(state): State<AppState>, Path(code): Path<String>
         .back
         .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
         .unwrap_or_else(|| "/".into());
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
-    redirect_with_cookies(
-        &back,
-        &[format!("{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}", lang.code())],
-    )
+    redirect_with_cookies(&back, &[lang_cookie(&state, lang)])
 }
 
 async fn login_page(
@@ -93,15 +89,11 @@ async fn login(
                 state.store.end_session(&old).await?;
             }
             let token = service::start_session(&state, Subject::Customer(customer.id)).await?;
-            let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
             Ok(redirect_with_cookies(
                 "/menu",
                 &[
                     session_cookie(&state, CUSTOMER_COOKIE, &token, state.config.session_minutes * 60),
-                    format!(
-                        "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000{secure}",
-                        customer.language.code()
-                    ),
+                    lang_cookie(&state, customer.language),
                 ],
             ))
         }
