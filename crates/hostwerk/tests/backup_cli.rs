@@ -17,8 +17,7 @@ struct Env {
 
 impl Env {
     fn new(name: &str) -> Env {
-        let dir =
-            std::env::temp_dir().join(format!("hostwerk-backup-cli-{}-{name}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("hostwerk-backup-cli-{}-{name}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         Env { dir }
@@ -31,8 +30,7 @@ impl Env {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(BIN);
         c.arg("backup").arg("--repo").arg(self.repo()).args(args);
-        c.env("HOSTWERK_REPO_PASSWORD", "pw")
-            .env_remove("HOSTWERK_REPO");
+        c.env("HOSTWERK_REPO_PASSWORD", "pw").env_remove("HOSTWERK_REPO");
         c.stdin(Stdio::null());
         c
     }
@@ -69,10 +67,7 @@ struct Rng(u64);
 
 impl Rng {
     fn seeded() -> Rng {
-        let s = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
+        let s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
         println!("rng seed {s}");
         Rng(s | 1)
     }
@@ -127,12 +122,7 @@ fn mutate(src: &Path, rng: &mut Rng) {
 }
 
 fn snapshot_ids(env: &Env) -> Vec<String> {
-    env.json(&["snapshots"])
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["id"].as_str().unwrap().to_string())
-        .collect()
+    env.json(&["snapshots"]).as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
 }
 
 fn assert_restores(env: &Env, id: &str, src: &Path, want: &BTreeMap<String, Vec<u8>>) {
@@ -156,11 +146,7 @@ fn check_ok(env: &Env) {
 
 /// Starts a command and SIGKILLs it after `delay` (if still running); true if it was killed.
 fn kill_after(mut cmd: Command, delay: Duration) -> bool {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
     let start = Instant::now();
     while start.elapsed() < delay {
         if child.try_wait().unwrap().is_some() {
@@ -189,20 +175,9 @@ fn commands_json_and_exit_codes() {
     std::os::unix::fs::symlink("page0.php", src.join("site/index.php")).unwrap();
     let init = env.json(&["init"]);
     assert!(init["id"].is_string());
-    assert_eq!(
-        env.run(&["init"]).status.code(),
-        Some(1),
-        "init twice fails"
-    );
+    assert_eq!(env.run(&["init"]).status.code(), Some(1), "init twice fails");
 
-    let run = env.json(&[
-        "run",
-        "--tag",
-        "nightly",
-        "--host",
-        "web1",
-        src.to_str().unwrap(),
-    ]);
+    let run = env.json(&["run", "--tag", "nightly", "--host", "web1", src.to_str().unwrap()]);
     assert_eq!(run["hostname"], "web1");
     assert_eq!(run["tags"][0], "nightly");
     let id = run["id"].as_str().unwrap().to_string();
@@ -213,21 +188,14 @@ fn commands_json_and_exit_codes() {
     let snaps = env.json(&["snapshots"]);
     assert_eq!(snaps.as_array().unwrap().len(), 2);
     let ls = env.json(&["ls", &id[..8], src.join("site").to_str().unwrap()]);
-    assert!(ls.as_array().unwrap().iter().any(|e| e["path"]
-        .as_str()
+    assert!(ls
+        .as_array()
         .unwrap()
-        .ends_with("site/index.php")
-        && e["type"] == "symlink"));
-    let dumped = env.ok(&[
-        "dump",
-        "latest",
-        src.join("site/page0.php").to_str().unwrap(),
-    ]);
+        .iter()
+        .any(|e| e["path"].as_str().unwrap().ends_with("site/index.php") && e["type"] == "symlink"));
+    let dumped = env.ok(&["dump", "latest", src.join("site/page0.php").to_str().unwrap()]);
     assert_eq!(dumped, "<?php echo 1;");
-    let tar = env
-        .cmd(&["dump", "latest", src.join("site").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let tar = env.cmd(&["dump", "latest", src.join("site").to_str().unwrap()]).output().unwrap();
     assert!(tar.status.success() && tar.stdout.len() > 1024);
     let stats = env.json(&["stats"]);
     assert_eq!(stats["snapshots"], 2);
@@ -236,45 +204,20 @@ fn commands_json_and_exit_codes() {
     let mut c = env.cmd(&["run", "--stdin-name", "db.sql", "--json"]);
     c.stdin(Stdio::piped()).stdout(Stdio::piped());
     let mut child = c.spawn().unwrap();
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
-        b"INSERT INTO t VALUES (1);\n",
-    )
-    .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"INSERT INTO t VALUES (1);\n").unwrap();
     drop(child.stdin.take());
     assert!(child.wait_with_output().unwrap().status.success());
-    assert_eq!(
-        env.ok(&["dump", "latest", "/db.sql"]),
-        "INSERT INTO t VALUES (1);\n"
-    );
+    assert_eq!(env.ok(&["dump", "latest", "/db.sql"]), "INSERT INTO t VALUES (1);\n");
 
     let out = env.dir.join("out");
-    env.ok(&[
-        "restore",
-        &id,
-        "--target",
-        out.to_str().unwrap(),
-        "--include",
-        src.join("site").to_str().unwrap(),
-    ]);
-    assert_eq!(
-        fs::read(
-            out.join(src.strip_prefix("/").unwrap())
-                .join("site/page0.php")
-        )
-        .unwrap(),
-        b"<?php echo 1;"
-    );
+    env.ok(&["restore", &id, "--target", out.to_str().unwrap(), "--include", src.join("site").to_str().unwrap()]);
+    assert_eq!(fs::read(out.join(src.strip_prefix("/").unwrap()).join("site/page0.php")).unwrap(), b"<?php echo 1;");
 
     let plan = env.json(&["forget", "--keep-last", "1", "--dry-run"]);
     assert_eq!(plan["dry_run"], true);
     assert_eq!(snapshot_ids(&env).len(), 3);
     env.ok(&["forget", "--keep-last", "1"]);
-    assert_eq!(
-        snapshot_ids(&env).len(),
-        2,
-        "one group of web1 kept 1, stdin group kept 1"
-    );
+    assert_eq!(snapshot_ids(&env).len(), 2, "one group of web1 kept 1, stdin group kept 1");
     let p = env.json(&["prune", "--dry-run"]);
     assert_eq!(p["dry_run"], true);
     env.ok(&["prune"]);
@@ -282,11 +225,7 @@ fn commands_json_and_exit_codes() {
     assert_eq!(chk["errors"].as_array().unwrap().len(), 0);
 
     // Exit codes.
-    let o = env
-        .cmd(&["snapshots"])
-        .env("HOSTWERK_REPO_PASSWORD", "wrong")
-        .output()
-        .unwrap();
+    let o = env.cmd(&["snapshots"]).env("HOSTWERK_REPO_PASSWORD", "wrong").output().unwrap();
     assert_eq!(o.status.code(), Some(12));
     assert!(String::from_utf8_lossy(&o.stderr).contains("wrong password"));
     let o = Command::new(BIN)
@@ -309,12 +248,7 @@ fn commands_json_and_exit_codes() {
 
     // Corrupt a snapshot file: check names it and fails with 1.
     let snapdir = env.repo().join("snapshots");
-    let f = fs::read_dir(&snapdir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let f = fs::read_dir(&snapdir).unwrap().next().unwrap().unwrap().path();
     let mut b = fs::read(&f).unwrap();
     b[10] ^= 4;
     fs::write(&f, b).unwrap();
@@ -330,11 +264,7 @@ fn unreadable_source_file_is_reported_skipped_and_recorded() {
     fs::create_dir_all(&src).unwrap();
     fs::write(src.join("ok"), "fine").unwrap();
     fs::write(src.join("secret"), "no").unwrap();
-    fs::set_permissions(
-        src.join("secret"),
-        std::os::unix::fs::PermissionsExt::from_mode(0o000),
-    )
-    .unwrap();
+    fs::set_permissions(src.join("secret"), std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
     env.ok(&["init"]);
     let mut cmd = env.cmd(&["run", "--json", src.to_str().unwrap()]);
     if fs::File::open(src.join("secret")).is_ok() {
@@ -343,43 +273,23 @@ fn unreadable_source_file_is_reported_skipped_and_recorded() {
             println!("skipped: running as root and setpriv is missing");
             return;
         }
-        Command::new("chmod")
-            .args(["-R", "a+rwX"])
-            .arg(&env.dir)
-            .status()
-            .unwrap();
-        Command::new("chmod")
-            .args(["000"])
-            .arg(src.join("secret"))
-            .status()
-            .unwrap();
+        Command::new("chmod").args(["-R", "a+rwX"]).arg(&env.dir).status().unwrap();
+        Command::new("chmod").args(["000"]).arg(src.join("secret")).status().unwrap();
         let mut d = env.dir.clone();
         while let Some(p) = d.parent() {
             d = p.to_path_buf();
             let _ = Command::new("chmod").args(["a+x"]).arg(&d).status();
         }
         let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            BIN,
-            "backup",
-            "--repo",
-        ])
-        .arg(env.repo())
-        .args(["run", "--json"])
-        .arg(&src)
-        .env("HOSTWERK_REPO_PASSWORD", "pw");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN, "backup", "--repo"])
+            .arg(env.repo())
+            .args(["run", "--json"])
+            .arg(&src)
+            .env("HOSTWERK_REPO_PASSWORD", "pw");
         cmd = c;
     }
     let o = cmd.output().unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(3), "{}", String::from_utf8_lossy(&o.stderr));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let errs = v["errors"].as_array().unwrap();
     assert_eq!(errs.len(), 1);
@@ -390,10 +300,7 @@ fn unreadable_source_file_is_reported_skipped_and_recorded() {
 
 #[test]
 fn crash_safety_of_run() {
-    let trials: u64 = std::env::var("HOSTWERK_CRASH_TRIALS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
+    let trials: u64 = std::env::var("HOSTWERK_CRASH_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
     let env = Env::new("crash-run");
     let src = env.dir.join("src");
     let mut rng = Rng::seeded();
@@ -411,10 +318,8 @@ fn crash_safety_of_run() {
     let mut killed = 0;
     for _ in 0..trials {
         mutate(&src, &mut rng);
-        killed += u32::from(kill_after(
-            env.cmd(&["run", src.to_str().unwrap()]),
-            Duration::from_millis(rng.below(window)),
-        ));
+        killed +=
+            u32::from(kill_after(env.cmd(&["run", src.to_str().unwrap()]), Duration::from_millis(rng.below(window))));
         check_ok(&env);
         let before = snapshot_ids(&env);
         let run = env.json(&["run", src.to_str().unwrap()]);
@@ -432,10 +337,7 @@ fn crash_safety_of_run() {
 
 #[test]
 fn crash_safety_of_prune() {
-    let trials: u64 = std::env::var("HOSTWERK_CRASH_TRIALS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
+    let trials: u64 = std::env::var("HOSTWERK_CRASH_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
     let env = Env::new("crash-prune");
     let src = env.dir.join("src");
     let mut rng = Rng::seeded();
@@ -459,10 +361,7 @@ fn crash_safety_of_prune() {
             window = (timed(&env, &["prune"]).as_millis() as u64 * 3 / 2).max(20);
             continue;
         }
-        killed += u32::from(kill_after(
-            env.cmd(&["prune"]),
-            Duration::from_millis(rng.below(window)),
-        ));
+        killed += u32::from(kill_after(env.cmd(&["prune"]), Duration::from_millis(rng.below(window))));
         check_ok(&env);
         let run = env.json(&["run", src.to_str().unwrap()]);
         expected.insert(run["id"].as_str().unwrap().to_string(), read_tree(&src));
