@@ -6,12 +6,6 @@
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-#[cfg(not(feature = "s3"))]
-#[test]
-fn s3_backend_needs_the_s3_feature() {
-    println!("skipped: S3 backend tests need `--features s3`");
-}
-
 #[cfg(feature = "s3")]
 mod common;
 
