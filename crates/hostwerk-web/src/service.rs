@@ -246,21 +246,24 @@ pub async fn change_password(
         return Err(ServiceError::Invalid("the two new passwords differ".into()));
     }
     let password = Password::parse(new).map_err(invalid)?;
-    state.store.set_customer_password_hash(customer.id, &hash_password(password.expose()).await?).await?;
+    let hash = hash_password(password.expose()).await?;
+    store_new_password(state, customer, &hash, "customer.password_changed").await
+}
+
+/// Stores a new password hash, ends every session and API token of the customer, audits the change and
+/// tells the customer by e-mail.
+async fn store_new_password(
+    state: &AppState,
+    customer: &Customer,
+    hash: &str,
+    action: &str,
+) -> Result<(), ServiceError> {
+    state.store.set_customer_password_hash(customer.id, hash).await?;
     state.store.end_all_sessions(Subject::Customer(customer.id)).await?;
-    state
-        .store
-        .audit(&Actor::customer(customer), "customer.password_changed", &customer.number.to_string(), "")
-        .await?;
+    state.store.audit(&Actor::customer(customer), action, &customer.number.to_string(), "").await?;
     let lang = customer.language;
-    state
-        .mailer
-        .send(
-            customer.email.as_str(),
-            &t(lang, "mail.password_changed.subject"),
-            &t(lang, "mail.password_changed.body"),
-        )
-        .await?;
+    let (subject, body) = (t(lang, "mail.password_changed.subject"), t(lang, "mail.password_changed.body"));
+    state.mailer.send(customer.email.as_str(), &subject, &body).await?;
     Ok(())
 }
 
@@ -355,19 +358,8 @@ pub async fn reset_password(state: &AppState, token: &str, new: &str, repeat: &s
         }
         other => other.into(),
     })?;
-    state.store.set_customer_password_hash(id, &hash).await?;
-    state.store.end_all_sessions(Subject::Customer(id)).await?;
     let customer = state.store.customer(id).await?;
-    state.store.audit(&Actor::customer(&customer), "customer.password_reset", &customer.number.to_string(), "").await?;
-    let lang = customer.language;
-    state
-        .mailer
-        .send(
-            customer.email.as_str(),
-            &t(lang, "mail.password_changed.subject"),
-            &t(lang, "mail.password_changed.body"),
-        )
-        .await?;
+    store_new_password(state, &customer, &hash, "customer.password_reset").await?;
     Ok(customer)
 }
 
