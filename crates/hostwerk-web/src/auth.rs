@@ -25,6 +25,34 @@ pub(crate) fn session_cookie(state: &AppState, name: &str, value: &str, max_age_
     format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
 }
 
+/// Starts a fresh session for `subject` and ends the one this browser had under `cookie`, so the session id
+/// is new at every login. Returns the `Set-Cookie` value.
+pub(crate) async fn fresh_session(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    cookie: &str,
+    subject: Subject,
+) -> Result<String, hostwerk_store::StoreError> {
+    if let Some(old) = cookie_value(headers, cookie) {
+        state.store.end_session(&old).await?;
+    }
+    let ttl = state.config.session_minutes * 60;
+    let token = state.store.create_session(subject, ttl).await?;
+    Ok(session_cookie(state, cookie, &token, ttl))
+}
+
+/// Ends this browser's session under `cookie`; returns the `Set-Cookie` value that clears it.
+pub(crate) async fn end_browser_session(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    cookie: &str,
+) -> Result<String, hostwerk_store::StoreError> {
+    if let Some(token) = cookie_value(headers, cookie) {
+        state.store.end_session(&token).await?;
+    }
+    Ok(session_cookie(state, cookie, "", 0))
+}
+
 /// A `Set-Cookie` value remembering the reader's language for a year.
 pub(crate) fn lang_cookie(state: &AppState, lang: Language) -> String {
     let secure = if state.config.secure_cookies() { "; Secure" } else { "" };

@@ -225,11 +225,6 @@ pub async fn staff_login(state: &AppState, login: &str, password: &str, ip: IpAd
     }
 }
 
-/// Starts a session for `subject` and returns the raw token for the cookie.
-pub async fn start_session(state: &AppState, subject: Subject) -> Result<String, ServiceError> {
-    Ok(state.store.create_session(subject, state.config.session_minutes * 60).await?)
-}
-
 /// Changes the customer-menu password; the current one is required. Other sessions end.
 pub async fn change_password(
     state: &AppState,

@@ -557,8 +557,23 @@ async fn admin_manages_staff_tariffs_nodes_and_sees_outbox_and_audit() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    // existing contracts keep their price
-    let (_, _, _) = ids_of(&app, "K1000001").await;
+    // existing contracts keep the price they were ordered at
+    let r = b
+        .submit(
+            "/staff/admin/tariffs",
+            "/staff/admin/tariffs/shared-m",
+            &[
+                ("name", "SharedHosting M"),
+                ("monthly_price", "9,99"),
+                ("minimum_term_months", "1"),
+                ("notice_period_days", "30"),
+                ("orderable", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&r), "/staff/admin/tariffs?done=tariff_saved");
+    let erika = app.store.customer_by_number("K1000001".parse().unwrap()).await.unwrap();
+    assert_eq!(app.store.contracts(erika.id).await.unwrap()[0].monthly_price.get(), 899);
 
     // nodes
     let r = b

@@ -12,7 +12,7 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 
 use super::{form_status, redirect_with_cookies, user_message, with_status, Done};
-use crate::auth::{lang_cookie, session_cookie, Ctx, CurrentCustomer, CUSTOMER_COOKIE};
+use crate::auth::{fresh_session, lang_cookie, Ctx, CurrentCustomer, CUSTOMER_COOKIE};
 use crate::csrf::CsrfForm;
 use crate::error::PageError;
 use crate::i18n::t;
@@ -187,16 +187,16 @@ async fn password(
     State(state): State<AppState>,
     ctx: Ctx,
     CurrentCustomer(customer): CurrentCustomer,
+    headers: axum::http::HeaderMap,
     CsrfForm(form): CsrfForm<PasswordForm>,
 ) -> Result<Response, PageError> {
     match service::change_password(&state, &customer, &form.current, &form.password, &form.password_repeat).await {
         Ok(()) => {
             // All sessions ended with the change; this browser gets a fresh one.
-            let token = service::start_session(&state, hostwerk_store::Subject::Customer(customer.id)).await?;
-            Ok(redirect_with_cookies(
-                "/menu?done=password_changed",
-                &[session_cookie(&state, CUSTOMER_COOKIE, &token, state.config.session_minutes * 60)],
-            ))
+            let session =
+                fresh_session(&state, &headers, CUSTOMER_COOKIE, hostwerk_store::Subject::Customer(customer.id))
+                    .await?;
+            Ok(redirect_with_cookies("/menu?done=password_changed", &[session]))
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };

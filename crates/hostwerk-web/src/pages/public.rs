@@ -10,8 +10,8 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{form_status, redirect_with_cookies, user_message, with_status};
-use crate::auth::{lang_cookie, session_cookie, ClientIp, Ctx, CUSTOMER_COOKIE};
-use crate::csrf::{cookie_value, CsrfForm};
+use crate::auth::{end_browser_session, fresh_session, lang_cookie, ClientIp, Ctx, CUSTOMER_COOKIE};
+use crate::csrf::CsrfForm;
 use crate::error::PageError;
 use crate::service::{self, OrderInput};
 use crate::AppState;
@@ -84,18 +84,8 @@ async fn login(
 ) -> Result<Response, PageError> {
     match service::customer_login(&state, &form.login, &form.password, ip).await {
         Ok(customer) => {
-            // A fresh session id at every login; any session the browser had is ended.
-            if let Some(old) = cookie_value(&headers, CUSTOMER_COOKIE) {
-                state.store.end_session(&old).await?;
-            }
-            let token = service::start_session(&state, Subject::Customer(customer.id)).await?;
-            Ok(redirect_with_cookies(
-                "/menu",
-                &[
-                    session_cookie(&state, CUSTOMER_COOKIE, &token, state.config.session_minutes * 60),
-                    lang_cookie(&state, customer.language),
-                ],
-            ))
+            let session = fresh_session(&state, &headers, CUSTOMER_COOKIE, Subject::Customer(customer.id)).await?;
+            Ok(redirect_with_cookies("/menu", &[session, lang_cookie(&state, customer.language)]))
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
@@ -110,10 +100,8 @@ async fn logout(
     headers: axum::http::HeaderMap,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
-    if let Some(token) = cookie_value(&headers, CUSTOMER_COOKIE) {
-        state.store.end_session(&token).await?;
-    }
-    Ok(redirect_with_cookies("/login?done=logged_out", &[session_cookie(&state, CUSTOMER_COOKIE, "", 0)]))
+    let cleared = end_browser_session(&state, &headers, CUSTOMER_COOKIE).await?;
+    Ok(redirect_with_cookies("/login?done=logged_out", &[cleared]))
 }
 
 #[derive(Deserialize)]

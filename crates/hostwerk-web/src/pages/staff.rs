@@ -12,8 +12,8 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 
 use super::{form_status, redirect_with_cookies, user_message, with_status, Done};
-use crate::auth::{session_cookie, ClientIp, Ctx, CurrentStaff, STAFF_COOKIE};
-use crate::csrf::{cookie_value, CsrfForm};
+use crate::auth::{end_browser_session, fresh_session, ClientIp, Ctx, CurrentStaff, STAFF_COOKIE};
+use crate::csrf::CsrfForm;
 use crate::error::PageError;
 use crate::service::{self, ServiceError, TariffUpdate};
 use crate::AppState;
@@ -60,14 +60,8 @@ async fn login(
 ) -> Result<Response, PageError> {
     match service::staff_login(&state, &form.login, &form.password, ip).await {
         Ok(user) => {
-            if let Some(old) = cookie_value(&headers, STAFF_COOKIE) {
-                state.store.end_session(&old).await?;
-            }
-            let token = service::start_session(&state, Subject::Staff(user.id)).await?;
-            Ok(redirect_with_cookies(
-                "/staff",
-                &[session_cookie(&state, STAFF_COOKIE, &token, state.config.session_minutes * 60)],
-            ))
+            let session = fresh_session(&state, &headers, STAFF_COOKIE, Subject::Staff(user.id)).await?;
+            Ok(redirect_with_cookies("/staff", &[session]))
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
@@ -83,10 +77,8 @@ async fn logout(
     headers: HeaderMap,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
-    if let Some(token) = cookie_value(&headers, STAFF_COOKIE) {
-        state.store.end_session(&token).await?;
-    }
-    Ok(redirect_with_cookies("/staff/login?done=logged_out", &[session_cookie(&state, STAFF_COOKIE, "", 0)]))
+    let cleared = end_browser_session(&state, &headers, STAFF_COOKIE).await?;
+    Ok(redirect_with_cookies("/staff/login?done=logged_out", &[cleared]))
 }
 
 #[derive(Deserialize)]
