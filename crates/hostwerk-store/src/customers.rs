@@ -5,12 +5,11 @@ use hostwerk_domain::{
     BillingPeriod, Cents, ContractStatus, CustomerNumber, DomainName, EmailAddress, Language, PostalAddress,
     ProcessLimit, SystemUser, Tariff,
 };
-use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 
 use crate::{
-    get_i64, get_opt_str, get_str, now_ts, ts, Contract, Customer, CustomerCredentials, CustomerId, Domain, Mailbox,
-    NewContract, NewCustomer, Store, StoreError,
+    get_i64, get_opt_str, get_str, now_ts, ts, Contract, Customer, CustomerCredentials, CustomerId, CustomerOverview,
+    Domain, Mailbox, NewContract, NewCustomer, RowRead, Store, StoreError,
 };
 
 const CUSTOMER_COLUMNS: &str = "id, number, name, email, street, postal_code, city, country, language, created_at";
@@ -19,7 +18,7 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn customer_from_row(r: &AnyRow) -> Result<Customer, StoreError> {
+pub(crate) fn customer_from_row(r: &impl RowRead) -> Result<Customer, StoreError> {
     Ok(Customer {
         id: CustomerId(get_i64(r, "id")?),
         number: CustomerNumber::parse(&get_str(r, "number")?).map_err(|e| corrupt("customer number", e))?,
@@ -36,12 +35,12 @@ fn customer_from_row(r: &AnyRow) -> Result<Customer, StoreError> {
     })
 }
 
-fn date(r: &AnyRow, col: &str) -> Result<NaiveDate, StoreError> {
+fn date(r: &impl RowRead, col: &str) -> Result<NaiveDate, StoreError> {
     let s = get_str(r, col)?;
     NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| corrupt(col, e))
 }
 
-fn contract_from_row(r: &AnyRow) -> Result<Contract, StoreError> {
+pub(crate) fn contract_from_row(r: &impl RowRead) -> Result<Contract, StoreError> {
     let tariff: Tariff =
         serde_json::from_str(&get_str(r, "definition")?).map_err(|e| corrupt("tariff definition", e))?;
     let months = u32::try_from(get_i64(r, "billing_months")?).map_err(|e| corrupt("billing period", e))?;
@@ -70,7 +69,7 @@ fn contract_from_row(r: &AnyRow) -> Result<Contract, StoreError> {
     })
 }
 
-const CONTRACT_SELECT: &str =
+pub(crate) const CONTRACT_SELECT: &str =
     "SELECT c.id, c.customer_id, c.seq, c.monthly_price_cents, c.billing_months, c.start_date, \
      c.prepaid_until, c.minimum_term_months, c.notice_period_days, c.status, c.end_date, c.system_user, \
      c.webspace_path, c.process_limit, t.definition, n.name AS node_name \
@@ -273,11 +272,23 @@ impl Store {
 
     /// The customer's contracts, oldest first.
     pub async fn contracts(&self, customer: CustomerId) -> Result<Vec<Contract>, StoreError> {
-        let rows = sqlx::query(&format!("{CONTRACT_SELECT} WHERE c.customer_id = $1 ORDER BY c.seq"))
-            .bind(customer.0)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(contract_from_row).collect()
+        contracts_on(&mut *self.pool.acquire().await?, customer).await
+    }
+
+    /// Contracts, domains and mailboxes of a customer, read on one connection (the dashboard).
+    pub async fn overview(&self, customer: CustomerId) -> Result<CustomerOverview, StoreError> {
+        if let Some(inline) = &self.inline {
+            match inline.overview(customer) {
+                Ok(overview) => return Ok(overview),
+                Err(e) => tracing::debug!(error = %e, "inline SQLite read failed; reading through the pool"),
+            }
+        }
+        let mut conn = self.pool.acquire().await?;
+        Ok(CustomerOverview {
+            contracts: contracts_on(&mut conn, customer).await?,
+            domains: domains_on(&mut conn, customer).await?,
+            mailboxes: mailboxes_on(&mut conn, customer).await?,
+        })
     }
 
     /// One contract, only if it belongs to `customer`.
@@ -320,41 +331,11 @@ impl Store {
     }
 
     pub async fn domains(&self, customer: CustomerId) -> Result<Vec<Domain>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, contract_id, name, created_at FROM domains WHERE customer_id = $1 ORDER BY name")
-                .bind(customer.0)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Domain {
-                    id: get_i64(r, "id")?,
-                    contract_id: get_i64(r, "contract_id")?,
-                    name: DomainName::parse(&get_str(r, "name")?).map_err(|e| corrupt("domain", e))?,
-                    created_at: ts(get_i64(r, "created_at")?),
-                })
-            })
-            .collect()
+        domains_on(&mut *self.pool.acquire().await?, customer).await
     }
 
     pub async fn mailboxes(&self, customer: CustomerId) -> Result<Vec<Mailbox>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, contract_id, domain_id, address, created_at FROM mailboxes WHERE customer_id = $1 ORDER BY address",
-        )
-        .bind(customer.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Mailbox {
-                    id: get_i64(r, "id")?,
-                    contract_id: get_i64(r, "contract_id")?,
-                    domain_id: get_i64(r, "domain_id")?,
-                    address: EmailAddress::parse(&get_str(r, "address")?).map_err(|e| corrupt("mailbox", e))?,
-                    created_at: ts(get_i64(r, "created_at")?),
-                })
-            })
-            .collect()
+        mailboxes_on(&mut *self.pool.acquire().await?, customer).await
     }
 
     /// Creates `local@domain` on one of the customer's domains.
@@ -449,4 +430,47 @@ async fn insert_contract(
     .fetch_one(&mut **tx)
     .await?;
     Ok(id)
+}
+
+async fn contracts_on(conn: &mut AnyConnection, customer: CustomerId) -> Result<Vec<Contract>, StoreError> {
+    let rows = sqlx::query(&format!("{CONTRACT_SELECT} WHERE c.customer_id = $1 ORDER BY c.seq"))
+        .bind(customer.0)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(contract_from_row).collect()
+}
+
+async fn domains_on(conn: &mut AnyConnection, customer: CustomerId) -> Result<Vec<Domain>, StoreError> {
+    let rows = sqlx::query(DOMAINS_SELECT).bind(customer.0).fetch_all(&mut *conn).await?;
+    rows.iter().map(domain_from_row).collect()
+}
+
+pub(crate) const DOMAINS_SELECT: &str =
+    "SELECT id, contract_id, name, created_at FROM domains WHERE customer_id = $1 ORDER BY name";
+
+pub(crate) fn domain_from_row(r: &impl RowRead) -> Result<Domain, StoreError> {
+    Ok(Domain {
+        id: get_i64(r, "id")?,
+        contract_id: get_i64(r, "contract_id")?,
+        name: DomainName::parse(&get_str(r, "name")?).map_err(|e| corrupt("domain", e))?,
+        created_at: ts(get_i64(r, "created_at")?),
+    })
+}
+
+async fn mailboxes_on(conn: &mut AnyConnection, customer: CustomerId) -> Result<Vec<Mailbox>, StoreError> {
+    let rows = sqlx::query(MAILBOXES_SELECT).bind(customer.0).fetch_all(&mut *conn).await?;
+    rows.iter().map(mailbox_from_row).collect()
+}
+
+pub(crate) const MAILBOXES_SELECT: &str =
+    "SELECT id, contract_id, domain_id, address, created_at FROM mailboxes WHERE customer_id = $1 ORDER BY address";
+
+pub(crate) fn mailbox_from_row(r: &impl RowRead) -> Result<Mailbox, StoreError> {
+    Ok(Mailbox {
+        id: get_i64(r, "id")?,
+        contract_id: get_i64(r, "contract_id")?,
+        domain_id: get_i64(r, "domain_id")?,
+        address: EmailAddress::parse(&get_str(r, "address")?).map_err(|e| corrupt("mailbox", e))?,
+        created_at: ts(get_i64(r, "created_at")?),
+    })
 }

@@ -15,6 +15,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error (inline SQLite read): {0}")]
+    Inline(#[from] rusqlite::Error),
 }
 
 impl StoreError {

@@ -12,6 +12,7 @@ mod migrate;
 mod nodes;
 mod records;
 mod sessions;
+mod sqlite_inline;
 mod staff;
 mod tariffs;
 pub mod testing;
@@ -36,6 +37,8 @@ pub enum Engine {
 pub struct Store {
     pool: AnyPool,
     engine: Engine,
+    /// Hot-path reads on SQLite without the hop to sqlx's worker thread; `None` on PostgreSQL.
+    inline: Option<std::sync::Arc<sqlite_inline::InlineReader>>,
 }
 
 impl Store {
@@ -56,6 +59,9 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(std::time::Duration::from_secs(10))
+            // A SQLite connection is a local file handle that cannot drop like a network link, so the
+            // round trip to its worker thread that a ping before each acquire costs buys nothing there.
+            .test_before_acquire(engine == Engine::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
@@ -72,7 +78,11 @@ impl Store {
         if engine == Engine::Sqlite {
             sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
         }
-        let store = Self { pool, engine };
+        let inline = match engine {
+            Engine::Sqlite => sqlite_inline::InlineReader::for_url(url).map(std::sync::Arc::new),
+            Engine::Postgres => None,
+        };
+        let store = Self { pool, engine, inline };
         migrate::run(&store).await?;
         Ok(store)
     }
@@ -105,18 +115,44 @@ pub(crate) fn ts(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
-pub(crate) fn get_i64(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
-    Ok(row.try_get::<i64, _>(col)?)
+/// Typed column access by name, the same for an sqlx row and an inline SQLite row, so each record is
+/// decoded by one function whichever path read it.
+pub(crate) trait RowRead {
+    fn i64_col(&self, col: &str) -> Result<i64, StoreError>;
+    fn opt_i64_col(&self, col: &str) -> Result<Option<i64>, StoreError>;
+    fn opt_str_col(&self, col: &str) -> Result<Option<String>, StoreError>;
+    fn str_col(&self, col: &str) -> Result<String, StoreError> {
+        self.opt_str_col(col)?.ok_or_else(|| StoreError::Corrupt(format!("{col} is NULL")))
+    }
 }
 
-pub(crate) fn get_str(row: &AnyRow, col: &str) -> Result<String, StoreError> {
-    Ok(row.try_get::<String, _>(col)?)
+impl RowRead for AnyRow {
+    fn i64_col(&self, col: &str) -> Result<i64, StoreError> {
+        Ok(self.try_get::<i64, _>(col)?)
+    }
+    fn opt_i64_col(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.try_get::<Option<i64>, _>(col)?)
+    }
+    fn opt_str_col(&self, col: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.try_get::<Option<String>, _>(col)?)
+    }
+    fn str_col(&self, col: &str) -> Result<String, StoreError> {
+        Ok(self.try_get::<String, _>(col)?)
+    }
 }
 
-pub(crate) fn get_opt_str(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
-    Ok(row.try_get::<Option<String>, _>(col)?)
+pub(crate) fn get_i64(row: &impl RowRead, col: &str) -> Result<i64, StoreError> {
+    row.i64_col(col)
 }
 
-pub(crate) fn get_opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
-    Ok(row.try_get::<Option<i64>, _>(col)?)
+pub(crate) fn get_str(row: &impl RowRead, col: &str) -> Result<String, StoreError> {
+    row.str_col(col)
+}
+
+pub(crate) fn get_opt_str(row: &impl RowRead, col: &str) -> Result<Option<String>, StoreError> {
+    row.opt_str_col(col)
+}
+
+pub(crate) fn get_opt_i64(row: &impl RowRead, col: &str) -> Result<Option<i64>, StoreError> {
+    row.opt_i64_col(col)
 }

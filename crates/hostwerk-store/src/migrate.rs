@@ -11,8 +11,10 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") }];
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") },
+    Migration { version: 2, name: "listing indexes", sql: include_str!("../migrations/0002_listing_indexes.sql") },
+];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     sqlx::query(

@@ -201,3 +201,11 @@ pub struct AuditEntry {
     pub target: String,
     pub detail: String,
 }
+
+/// What the customer menu's dashboard shows: every contract, domain and mailbox of one customer.
+#[derive(Debug, Clone)]
+pub struct CustomerOverview {
+    pub contracts: Vec<Contract>,
+    pub domains: Vec<Domain>,
+    pub mailboxes: Vec<Mailbox>,
+}

@@ -1,7 +1,8 @@
 //! Sessions, API tokens and password-reset tokens, all stored as SHA-256 hashes of the raw value.
 
+use crate::customers::customer_from_row;
 use crate::token::{hash_token, new_token};
-use crate::{get_i64, get_str, now_ts, CustomerId, Store, StoreError, Subject};
+use crate::{get_i64, get_str, now_ts, Customer, CustomerId, Store, StoreError, Subject};
 
 /// A live session or API token, resolved from its raw value.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +59,35 @@ impl Store {
         let subject = Subject::from_parts(&get_str(&row, "kind")?, get_i64(&row, "subject_id")?)
             .ok_or_else(|| StoreError::Corrupt("unknown session kind".into()))?;
         Ok(SessionInfo { subject, expires_at: get_i64(&row, "expires_at")? })
+    }
+
+    /// The customer a live browser session belongs to, in one query (the hot path of every menu page).
+    /// `NotFound` when the session is unknown, expired or a staff session.
+    pub async fn customer_by_session(&self, raw: &str) -> Result<Customer, StoreError> {
+        self.customer_by_token(TokenTable::Sessions, raw).await
+    }
+
+    /// The customer a live API token belongs to; `NotFound` as for [`Store::customer_by_session`].
+    pub async fn customer_by_api_token(&self, raw: &str) -> Result<Customer, StoreError> {
+        self.customer_by_token(TokenTable::ApiTokens, raw).await
+    }
+
+    async fn customer_by_token(&self, table: TokenTable, raw: &str) -> Result<Customer, StoreError> {
+        let (hash, now) = (hash_token(raw), now_ts());
+        if let Some(inline) = &self.inline {
+            match inline.customer_by_token(table, &hash, now) {
+                Ok(customer) => return Ok(customer),
+                Err(StoreError::NotFound) => return Err(StoreError::NotFound),
+                Err(e) => tracing::debug!(error = %e, "inline SQLite read failed; reading through the pool"),
+            }
+        }
+        let row = sqlx::query(table.customer_select())
+            .bind(hash)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        customer_from_row(&row)
     }
 
     pub async fn end_session(&self, raw: &str) -> Result<(), StoreError> {
@@ -142,5 +172,30 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(id)
+    }
+}
+
+/// The two tables that map a token to a customer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TokenTable {
+    Sessions,
+    ApiTokens,
+}
+
+impl TokenTable {
+    /// The customer a live token of this table belongs to (`$1` token hash, `$2` now).
+    pub(crate) fn customer_select(self) -> &'static str {
+        match self {
+            TokenTable::Sessions => concat!(
+                "SELECT c.id, c.number, c.name, c.email, c.street, c.postal_code, c.city, c.country, c.language, ",
+                "c.created_at FROM sessions s JOIN customers c ON c.id = s.subject_id ",
+                "WHERE s.token_hash = $1 AND s.kind = 'customer' AND s.expires_at > $2"
+            ),
+            TokenTable::ApiTokens => concat!(
+                "SELECT c.id, c.number, c.name, c.email, c.street, c.postal_code, c.city, c.country, c.language, ",
+                "c.created_at FROM api_tokens s JOIN customers c ON c.id = s.subject_id ",
+                "WHERE s.token_hash = $1 AND s.kind = 'customer' AND s.expires_at > $2"
+            ),
+        }
     }
 }

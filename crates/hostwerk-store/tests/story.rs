@@ -48,6 +48,15 @@ async fn story(store: Store) {
 
     let session = store.create_session(Subject::Customer(anna.id), 3600).await.unwrap();
     assert_eq!(store.session(&session).await.unwrap().subject, Subject::Customer(anna.id));
+    assert_eq!(store.customer_by_session(&session).await.unwrap().id, anna.id);
+    assert!(matches!(store.customer_by_session("not-a-session").await, Err(StoreError::NotFound)));
+    assert!(matches!(store.customer_by_api_token(&session).await, Err(StoreError::NotFound)), "tables are apart");
+    let expired = store.create_session(Subject::Customer(anna.id), -1).await.unwrap();
+    assert!(matches!(store.customer_by_session(&expired).await, Err(StoreError::NotFound)));
+    let api = store.create_api_token(Subject::Customer(bert.id), 3600).await.unwrap();
+    assert_eq!(store.customer_by_api_token(&api).await.unwrap().id, bert.id);
+    store.revoke_api_token(&api).await.unwrap();
+    assert!(matches!(store.customer_by_api_token(&api).await, Err(StoreError::NotFound)), "revoked at once");
 
     // list
     let contracts = store.contracts(anna.id).await.unwrap();
@@ -61,6 +70,19 @@ async fn story(store: Store) {
     let domain = store.add_domain(anna.id, c.id, &DomainName::parse("anna.de").unwrap(), "AUTH-1").await.unwrap();
     let mailbox = store.add_mailbox(anna.id, domain.id, "info").await.unwrap();
     assert_eq!(mailbox.address.as_str(), "info@anna.de");
+    store.add_domain(anna.id, c.id, &DomainName::parse("aaa-anna.de").unwrap(), "AUTH-2").await.unwrap();
+    store.add_mailbox(anna.id, domain.id, "abuse").await.unwrap();
+    // the dashboard's overview: the same rows as the single lists, in the same order, seen at once
+    let overview = store.overview(anna.id).await.unwrap();
+    assert_eq!(overview.contracts.len(), 1);
+    assert_eq!(overview.contracts[0].id, c.id);
+    let names: Vec<_> = overview.domains.iter().map(|d| d.name.to_string()).collect();
+    assert_eq!(names, ["aaa-anna.de", "anna.de"]);
+    let list: Vec<_> = store.domains(anna.id).await.unwrap().iter().map(|d| d.name.to_string()).collect();
+    assert_eq!(names, list);
+    let addresses: Vec<_> = overview.mailboxes.iter().map(|m| m.address.as_str().to_owned()).collect();
+    assert_eq!(addresses, ["abuse@anna.de", "info@anna.de"]);
+    assert!(store.overview(bert.id).await.unwrap().domains.is_empty(), "scoped to the customer");
     assert!(matches!(store.add_mailbox(anna.id, domain.id, "info").await, Err(StoreError::Conflict(_))));
 
     // scoping: Bert reaches none of Anna's rows
@@ -86,12 +108,14 @@ async fn story(store: Store) {
     let reset = store.create_reset_token(anna.id, 3600).await.unwrap();
     assert_eq!(store.consume_reset_token(&reset).await.unwrap(), anna.id);
     assert!(matches!(store.consume_reset_token(&reset).await, Err(StoreError::NotFound)));
-    assert_eq!(store.end_all_sessions(Subject::Customer(anna.id)).await.unwrap(), 1);
+    assert_eq!(store.end_all_sessions(Subject::Customer(anna.id)).await.unwrap(), 2);
     assert!(store.session(&session).await.is_err());
+    assert!(matches!(store.customer_by_session(&session).await, Err(StoreError::NotFound)), "ended at once");
 
     // delete
     assert_eq!(store.delete_mailbox(anna.id, mailbox.id).await.unwrap(), "info@anna.de");
-    assert!(store.mailboxes(anna.id).await.unwrap().is_empty());
+    assert_eq!(store.mailboxes(anna.id).await.unwrap().len(), 1);
+    assert_eq!(store.overview(anna.id).await.unwrap().mailboxes.len(), 1, "the overview sees the delete");
     let node = store.nodes().await.unwrap().remove(0);
     assert!(matches!(store.delete_node(node.id).await, Err(StoreError::Conflict(_))));
 }

@@ -12,15 +12,37 @@ struct Tables {
     en: Table,
     /// German for the English messages of errors (domain parse errors, service errors).
     messages_de: Table,
+    /// Every text as a ready template value per language (templates look texts up on every render).
+    values_de: HashMap<String, minijinja::Value>,
+    values_en: HashMap<String, minijinja::Value>,
 }
 
 fn tables() -> &'static Tables {
     static TABLES: OnceLock<Tables> = OnceLock::new();
-    TABLES.get_or_init(|| Tables {
-        de: toml::from_str(include_str!("../i18n/de.toml")).unwrap_or_default(),
-        en: toml::from_str(include_str!("../i18n/en.toml")).unwrap_or_default(),
-        messages_de: toml::from_str(include_str!("../i18n/messages.de.toml")).unwrap_or_default(),
+    TABLES.get_or_init(|| {
+        let de: Table = toml::from_str(include_str!("../i18n/de.toml")).unwrap_or_default();
+        let en: Table = toml::from_str(include_str!("../i18n/en.toml")).unwrap_or_default();
+        let messages_de: Table = toml::from_str(include_str!("../i18n/messages.de.toml")).unwrap_or_default();
+        let as_values = |table: &Table| -> HashMap<String, minijinja::Value> {
+            table.iter().map(|(k, v)| (k.clone(), minijinja::Value::from(v.as_str()))).collect()
+        };
+        // German falls back to the English text where a key has no German one, as `t` does.
+        let mut values_de = as_values(&en);
+        values_de.extend(as_values(&messages_de));
+        values_de.extend(as_values(&de));
+        let values_en = as_values(&en);
+        Tables { de, en, messages_de, values_de, values_en }
     })
+}
+
+/// [`t`] as a template value, without copying the text.
+pub(crate) fn t_value(lang: Language, key: &str) -> minijinja::Value {
+    let tables = tables();
+    let values = match lang {
+        Language::De => &tables.values_de,
+        Language::En => &tables.values_en,
+    };
+    values.get(key).cloned().unwrap_or_else(|| minijinja::Value::from(key))
 }
 
 /// The text for `key` in `lang`; an English message without a key stands for itself in English.
@@ -54,5 +76,16 @@ mod tests {
         assert_eq!(t(Language::En, "some unknown message"), "some unknown message");
         let messages: Table = toml::from_str(include_str!("../i18n/messages.de.toml")).unwrap();
         assert!(!messages.is_empty());
+    }
+
+    #[test]
+    fn template_values_agree_with_t() {
+        let tables = tables();
+        let keys = tables.de.keys().chain(tables.en.keys()).chain(tables.messages_de.keys());
+        for key in keys.map(String::as_str).chain(["no such key"]) {
+            for lang in [Language::De, Language::En] {
+                assert_eq!(t_value(lang, key).as_str(), Some(t(lang, key).as_str()), "{key} in {lang:?}");
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Request metrics in the Prometheus text format (`GET /metrics`) and the health check (`GET /healthz`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -24,15 +24,30 @@ struct Series {
 }
 
 /// Counters and latency histograms per method, route and status.
+/// One method and status of a route, with its counts.
+type MethodStatus = (String, u16, Series);
+
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    /// Route pattern → (method, status, series); keyed by route so that counting a request allocates nothing.
+    series: Mutex<HashMap<String, Vec<MethodStatus>>>,
 }
 
 impl Metrics {
     fn observe(&self, method: &str, route: &str, status: u16, secs: f64) {
         let mut map = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let s = map.entry((method.to_owned(), route.to_owned(), status)).or_default();
+        if !map.contains_key(route) {
+            map.insert(route.to_owned(), Vec::new());
+        }
+        let Some(list) = map.get_mut(route) else { return };
+        let at = match list.iter().position(|(m, st, _)| m == method && *st == status) {
+            Some(at) => at,
+            None => {
+                list.push((method.to_owned(), status, Series::default()));
+                list.len() - 1
+            }
+        };
+        let s = &mut list[at].2;
         s.count += 1;
         s.sum += secs;
         for (i, b) in BUCKETS.iter().enumerate() {
@@ -43,7 +58,13 @@ impl Metrics {
     }
 
     fn render(&self) -> String {
-        let map = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map: BTreeMap<(&str, &str, u16), &Series> = BTreeMap::new();
+        for (route, list) in guard.iter() {
+            for (method, status, series) in list {
+                map.insert((method.as_str(), route.as_str(), *status), series);
+            }
+        }
         let mut out = String::new();
         out.push_str("# HELP hostwerk_http_requests_total HTTP requests answered.\n");
         out.push_str("# TYPE hostwerk_http_requests_total counter\n");
@@ -97,10 +118,11 @@ impl Metrics {
 /// Middleware: times every request and counts it under its route pattern (never the raw path).
 pub(crate) async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().cloned();
     let response = next.run(req).await;
-    state.metrics.observe(&method, &route, response.status().as_u16(), start.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or("unmatched", MatchedPath::as_str);
+    state.metrics.observe(method.as_str(), route, response.status().as_u16(), start.elapsed().as_secs_f64());
     response
 }
 

@@ -6,28 +6,39 @@ use hostwerk_store::Store;
 
 use crate::{config::Config, mailer::Mailer, metrics::Metrics, throttle::Throttles, views::Views};
 
-/// Cheap to clone; everything inside is shared.
+/// Cheap to clone (one reference count): every extractor and middleware takes a copy per request.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What an [`AppState`] shares.
+#[derive(Debug)]
+pub struct Shared {
     pub store: Store,
     pub config: Arc<Config>,
     pub mailer: Mailer,
-    pub(crate) views: Arc<Views>,
-    pub(crate) throttles: Arc<Throttles>,
-    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) views: Views,
+    pub(crate) throttles: Throttles,
+    pub(crate) metrics: Metrics,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
         let config = Arc::new(config);
         let mailer = Mailer::new(store.clone(), &config);
-        Self {
+        Self(Arc::new(Shared {
             store,
             config,
             mailer,
-            views: Arc::new(Views::new()),
-            throttles: Arc::new(Throttles::new()),
-            metrics: Arc::new(Metrics::default()),
-        }
+            views: Views::new(),
+            throttles: Throttles::new(),
+            metrics: Metrics::default(),
+        }))
     }
 }

@@ -26,11 +26,7 @@ impl std::fmt::Debug for Views {
 }
 
 fn lang_of(state: &State) -> Language {
-    state
-        .lookup("lang")
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .and_then(|s| Language::parse(&s).ok())
-        .unwrap_or_default()
+    state.lookup("lang").and_then(|v| v.as_str().and_then(|s| Language::parse(s).ok())).unwrap_or_default()
 }
 
 impl Views {
@@ -60,7 +56,7 @@ impl Views {
             "staff/outbox.html",
             "staff/audit.html",
         );
-        env.add_function("t", |state: &State, key: &str| -> String { crate::i18n::t(lang_of(state), key) });
+        env.add_function("t", |state: &State, key: &str| -> Value { crate::i18n::t_value(lang_of(state), key) });
         Self { env }
     }
 

@@ -66,9 +66,7 @@ async fn customer_context(
     customer: &hostwerk_store::Customer,
     lang: Language,
 ) -> Result<Value, PageError> {
-    let contracts = state.store.contracts(customer.id).await?;
-    let domains = state.store.domains(customer.id).await?;
-    let mailboxes = state.store.mailboxes(customer.id).await?;
+    let hostwerk_store::CustomerOverview { contracts, domains, mailboxes } = state.store.overview(customer.id).await?;
     let domain_views: Vec<_> = domains
         .iter()
         .map(|d| context! { id => d.id, name => d.name.as_str(), contract_id => d.contract_id })
