@@ -9,7 +9,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let key = MasterKey::from_material([3; 64]);
     let id = Id::default();
-    let raw_len = data.first().map(|&b| u32::from(b) * 1000).unwrap_or(0);
+    // Any plaintext length the 32-bit field can hold: a huge claimed length must not allocate.
+    let raw_len = match data {
+        [a, b, c, d, ..] => u32::from_le_bytes([*a, *b, *c, *d]),
+        _ => 0,
+    };
     let _ = open_blob(&key, BlobType::Data, &id, true, raw_len, data);
     // Authentic but arbitrary payload: exercises zstd decoding and the id check.
     let mut aad = b"hostwerk-backup/v1/blob".to_vec();

@@ -39,6 +39,25 @@ thread_local! {
         std::cell::RefCell::new(zstd::bulk::Decompressor::new().ok());
 }
 
+/// Plaintext lengths up to this are decompressed into a buffer allocated up front (every data chunk
+/// fits); a longer claimed length (large trees, or a corrupt length field) makes the buffer grow with
+/// the real output instead, so a length field alone can never allocate gigabytes.
+const PREALLOC_LIMIT: usize = 16 << 20;
+
+fn decompress(payload: &[u8], raw_length: usize) -> std::io::Result<Vec<u8>> {
+    if raw_length <= PREALLOC_LIMIT {
+        return DECOMPRESSOR.with(|d| match d.borrow_mut().as_mut() {
+            Some(d) => d.decompress(payload, raw_length),
+            None => zstd::bulk::decompress(payload, raw_length),
+        });
+    }
+    use std::io::Read;
+    let mut out = Vec::with_capacity(PREALLOC_LIMIT);
+    // One byte more than claimed, so an overlong output is seen (and rejected by the length check).
+    zstd::stream::read::Decoder::with_buffer(payload)?.take(raw_length as u64 + 1).read_to_end(&mut out)?;
+    Ok(out)
+}
+
 /// zstd level for blobs.
 pub const ZSTD_LEVEL: i32 = 3;
 
@@ -127,11 +146,7 @@ pub fn open_blob(
         .decrypt(data, &aad(kind, id))
         .ok_or_else(|| Error::corrupt("blob", id.to_hex(), "authentication failed"))?;
     let plain = if compressed {
-        DECOMPRESSOR
-            .with(|d| match d.borrow_mut().as_mut() {
-                Some(d) => d.decompress(&payload, raw_length as usize),
-                None => zstd::bulk::decompress(&payload, raw_length as usize),
-            })
+        decompress(&payload, raw_length as usize)
             .map_err(|e| Error::corrupt("blob", id.to_hex(), format!("zstd: {e}")))?
     } else {
         payload
