@@ -131,6 +131,32 @@ impl fmt::Display for SystemUser {
     }
 }
 
+/// A tariff change as support quotes it on the phone: it takes effect with the next billing period, and
+/// the customer pays the difference of the monthly prices from then on (negative when the new tariff is cheaper).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TariffChangeQuote {
+    /// The first day of the next billing period: the day after the prepaid period.
+    pub effective: NaiveDate,
+    pub monthly_difference: Cents,
+    /// The difference per billing period (monthly difference × months of the period).
+    pub period_difference: Cents,
+}
+
+/// Quotes a change from `old_monthly` to `new_monthly` for a contract paid up to `prepaid_until`.
+pub fn quote_tariff_change(
+    prepaid_until: NaiveDate,
+    period: BillingPeriod,
+    old_monthly: Cents,
+    new_monthly: Cents,
+) -> Result<TariffChangeQuote, ContractError> {
+    let monthly_difference = new_monthly.checked_sub(old_monthly).ok_or(ContractError::Overflow)?;
+    Ok(TariffChangeQuote {
+        effective: prepaid_until.succ_opt().ok_or(ContractError::Overflow)?,
+        monthly_difference,
+        period_difference: period.price(monthly_difference)?,
+    })
+}
+
 /// The earliest date a contract can end by ordinary notice given today: after the minimum term, and
 /// at least `notice_days` after today, at the end of a billing period.
 pub fn earliest_ordinary_end(
@@ -155,6 +181,18 @@ pub fn earliest_ordinary_end(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tariff_change_quotes() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let q = quote_tariff_change(d(2026, 12, 31), BillingPeriod::Yearly, Cents::new(899), Cents::new(1499)).unwrap();
+        assert_eq!(q.effective, d(2027, 1, 1));
+        assert_eq!((q.monthly_difference, q.period_difference), (Cents::new(600), Cents::new(7200)));
+        let down =
+            quote_tariff_change(d(2028, 2, 28), BillingPeriod::Monthly, Cents::new(1499), Cents::new(499)).unwrap();
+        assert_eq!(down.effective, d(2028, 2, 29), "leap day");
+        assert_eq!(down.period_difference, Cents::new(-1000));
+    }
     use super::*;
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {

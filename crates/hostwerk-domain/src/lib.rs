@@ -12,6 +12,7 @@ pub mod language;
 pub mod money;
 pub mod node;
 pub mod password;
+pub mod phone;
 pub mod process_limit;
 pub mod security;
 pub mod staff;

@@ -10,6 +10,7 @@ mod error;
 mod mail;
 mod migrate;
 mod nodes;
+mod phone;
 mod records;
 mod sessions;
 mod sqlite_inline;
@@ -23,6 +24,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
 pub use error::StoreError;
+pub use phone::{AuthCodeDisclosure, CallContext, DomainOrder, NewTariffChange, PhoneVerification, TariffChange};
 pub use records::*;
 
 /// Which database engine a [`Store`] talks to.

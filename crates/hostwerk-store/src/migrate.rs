@@ -14,6 +14,11 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") },
     Migration { version: 2, name: "listing indexes", sql: include_str!("../migrations/0002_listing_indexes.sql") },
+    Migration {
+        version: 3,
+        name: "phone verification",
+        sql: include_str!("../migrations/0003_phone_verification.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

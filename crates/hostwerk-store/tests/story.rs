@@ -112,6 +112,25 @@ async fn story(store: Store) {
     assert!(store.session(&session).await.is_err());
     assert!(matches!(store.customer_by_session(&session).await, Err(StoreError::NotFound)), "ended at once");
 
+    // phone checks: a budget per number (known or not), locked and reset
+    let schedule = [0, 0, 600, 1200];
+    assert_eq!(store.take_phone_check_attempt("K1000001", &schedule).await.unwrap(), Ok(1));
+    assert_eq!(store.take_phone_check_attempt("K1000001", &schedule).await.unwrap(), Ok(2));
+    assert_eq!(store.take_phone_check_attempt("K1000001", &schedule).await.unwrap(), Ok(3), "the third locks");
+    let Err(until) = store.take_phone_check_attempt("K1000001", &schedule).await.unwrap() else { panic!("locked") };
+    assert!((590..=610).contains(&(until - chrono::Utc::now().timestamp())), "{until}");
+    store.phone_check_succeeded("K1000001").await.unwrap();
+    assert_eq!(store.take_phone_check_attempt("K1000001", &schedule).await.unwrap(), Ok(1));
+    assert_eq!(store.take_phone_check_attempt("K9999999", &schedule).await.unwrap(), Ok(1));
+    store.lock_phone_checks("K9999999", i64::MAX / 2).await.unwrap();
+    assert_eq!(store.take_phone_check_attempt("K9999999", &schedule).await.unwrap(), Err(i64::MAX / 2));
+    assert!(store.phone_pin(anna.id).await.unwrap().is_none());
+    store.set_phone_pin(anna.id, "pin-hash", 60).await.unwrap();
+    store.set_phone_pin(anna.id, "pin-hash-2", 60).await.unwrap();
+    assert_eq!(store.phone_pin(anna.id).await.unwrap().unwrap().0, "pin-hash-2");
+    assert!(store.delete_phone_pin(anna.id).await.unwrap());
+    assert!(!store.delete_phone_pin(anna.id).await.unwrap());
+
     // delete
     assert_eq!(store.delete_mailbox(anna.id, mailbox.id).await.unwrap(), "info@anna.de");
     assert_eq!(store.mailboxes(anna.id).await.unwrap().len(), 1);

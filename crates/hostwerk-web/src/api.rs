@@ -30,6 +30,7 @@ impl From<JsonRejection> for ApiError {
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
+        .merge(crate::api_phone::routes())
         .route("/openapi.json", get(openapi))
         .route("/auth/token", post(customer_token).delete(revoke_token))
         .route("/staff/auth/token", post(staff_token).delete(revoke_token))
@@ -88,7 +89,9 @@ pub(crate) fn routes() -> Router<AppState> {
 struct ApiDoc;
 
 async fn openapi() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::api_phone::PhoneApiDoc::openapi());
+    Json(doc).into_response()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -106,8 +109,8 @@ struct TokenResponse {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct ErrorBody {
-    error: String,
+pub(crate) struct ErrorBody {
+    pub(crate) error: String,
 }
 
 async fn issue_token(state: &AppState, subject: Subject) -> Result<Json<TokenResponse>, ApiError> {
@@ -225,7 +228,7 @@ async fn reminder(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct CustomerDto {
+pub(crate) struct CustomerDto {
     number: String,
     name: String,
     email: String,
@@ -294,7 +297,7 @@ async fn change_password(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct ContractDto {
+pub(crate) struct ContractDto {
     id: i64,
     tariff_id: String,
     tariff: String,
@@ -358,10 +361,10 @@ async fn contract(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct DomainDto {
-    id: i64,
-    contract_id: i64,
-    name: String,
+pub(crate) struct DomainDto {
+    pub(crate) id: i64,
+    pub(crate) contract_id: i64,
+    pub(crate) name: String,
 }
 
 /// The customer's domains.
@@ -374,11 +377,11 @@ async fn domains(State(state): State<AppState>, ApiCustomer(c): ApiCustomer) -> 
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-struct MailboxDto {
-    id: i64,
-    contract_id: i64,
-    domain_id: i64,
-    address: String,
+pub(crate) struct MailboxDto {
+    pub(crate) id: i64,
+    pub(crate) contract_id: i64,
+    pub(crate) domain_id: i64,
+    pub(crate) address: String,
 }
 
 /// The customer's mailboxes.

@@ -22,6 +22,10 @@ pub struct Config {
     pub api_token_days: i64,
     /// Path of a tariff catalog in TOML; the demo catalog is used when empty.
     pub tariffs: Option<std::path::PathBuf>,
+    /// How long a verified phone call lets support act for the customer, in seconds (default 30 minutes).
+    pub call_context_secs: i64,
+    /// Phone checks one staff member may make per ten minutes before being throttled.
+    pub phone_checks_per_10min: u32,
 }
 
 /// An SMTP relay (plain SMTP, e.g. the local MTA on port 25).
@@ -48,6 +52,8 @@ impl Default for Config {
             session_minutes: 120,
             api_token_days: 30,
             tariffs: None,
+            call_context_secs: hostwerk_domain::phone::CALL_CONTEXT_SECS,
+            phone_checks_per_10min: 30,
         }
     }
 }

@@ -14,6 +14,8 @@ pub(crate) enum PageError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    #[error("no verified call")]
+    NoCall,
     #[error("the form has expired")]
     Csrf,
     #[error("{0}")]
@@ -38,6 +40,12 @@ impl IntoResponse for PageError {
                 StatusCode::FORBIDDEN,
                 "Dafür fehlt Ihnen die Berechtigung.".to_owned(),
                 "You are not allowed to do this.".to_owned(),
+            ),
+            PageError::NoCall => (
+                StatusCode::FORBIDDEN,
+                "Bitte verifizieren Sie zuerst den Anrufer: ohne verifizierten Anruf bleiben Kundendaten geschlossen."
+                    .to_owned(),
+                "Verify the caller first: without a verified call, customer data stays closed.".to_owned(),
             ),
             PageError::Csrf => (
                 StatusCode::FORBIDDEN,
@@ -91,6 +99,7 @@ impl From<ServiceError> for PageError {
             ServiceError::Throttled { .. } => PageError::TooManyRequests(e.to_string()),
             ServiceError::NotFound => PageError::NotFound,
             ServiceError::Forbidden => PageError::Forbidden,
+            ServiceError::NoCall => PageError::NoCall,
             ServiceError::Internal(m) => PageError::Internal(m),
         }
     }
@@ -114,7 +123,7 @@ pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
         ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::NotFound => StatusCode::NOT_FOUND,
-        ServiceError::Forbidden => StatusCode::FORBIDDEN,
+        ServiceError::Forbidden | ServiceError::NoCall => StatusCode::FORBIDDEN,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

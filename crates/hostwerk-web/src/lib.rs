@@ -5,9 +5,11 @@
 
 pub mod config;
 pub mod demo;
+pub mod phone;
 pub mod service;
 
 mod api;
+mod api_phone;
 mod auth;
 mod csrf;
 mod error;
@@ -69,6 +71,9 @@ pub fn spawn_housekeeping(state: &AppState) {
             state.throttles.tidy();
             if let Err(e) = state.store.purge_expired().await {
                 tracing::warn!(error = %e, "could not purge expired sessions");
+            }
+            if let Err(e) = state.store.purge_phone_check_state().await {
+                tracing::warn!(error = %e, "could not purge old phone-check counters");
             }
         }
     });

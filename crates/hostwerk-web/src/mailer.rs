@@ -33,6 +33,12 @@ impl Mailer {
     }
 
     /// Records the mail and, with SMTP configured, delivers it in the background.
+    /// Sends the fixed notice `key` (texts `<key>.subject` and `<key>.body`) to `to` in `lang`.
+    pub async fn notify(&self, to: &str, lang: hostwerk_domain::Language, key: &str) -> Result<(), StoreError> {
+        let subject = crate::i18n::t(lang, &format!("{key}.subject"));
+        self.send(to, &subject, &crate::i18n::t(lang, &format!("{key}.body"))).await
+    }
+
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), StoreError> {
         let status = if self.smtp.is_some() { "queued" } else { "stored" };
         let id = self.store.enqueue_mail(to, subject, body, status).await?;

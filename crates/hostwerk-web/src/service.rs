@@ -8,7 +8,7 @@ use chrono::Utc;
 use hostwerk_domain::security::login_lockout_secs;
 use hostwerk_domain::{
     BillingPeriod, Cents, CustomerName, CustomerNumber, EmailAddress, Language, NodeName, NodeRole, Password,
-    PhonePassword, PostalAddress, StaffLogin, StaffRole, Tariff, TariffId,
+    PostalAddress, StaffLogin, StaffRole, Tariff, TariffId,
 };
 use hostwerk_store::{Actor, Customer, NewContract, NewCustomer, StaffId, StaffUser, StoreError, Subject};
 use serde::Deserialize;
@@ -32,6 +32,8 @@ pub enum ServiceError {
     NotFound,
     #[error("you are not allowed to do this")]
     Forbidden,
+    #[error("verify the caller first: without a verified call, customer data stays closed")]
+    NoCall,
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -105,8 +107,9 @@ pub async fn place_order(state: &AppState, input: &OrderInput, ip: IpAddr) -> Re
     let address =
         PostalAddress::parse(&input.street, &input.postal_code, &input.city, &input.country).map_err(invalid)?;
     let password = Password::parse(&input.password).map_err(invalid)?;
-    let phone = PhonePassword::parse(&input.phone_password)
-        .map_err(|e| ServiceError::Invalid(format!("telephone password: {e}")))?;
+    let words =
+        hostwerk_domain::phone::AccountWords { customer_number: "", name: name.as_str(), email: email.as_str() };
+    let phone = hostwerk_domain::phone::check_phone_password(&input.phone_password, words).map_err(invalid)?;
     if phone.expose() == password.expose() {
         return Err(ServiceError::Invalid("the telephone password must differ from the customer-menu password".into()));
     }
@@ -256,9 +259,7 @@ async fn store_new_password(
     state.store.set_customer_password_hash(customer.id, hash).await?;
     state.store.end_all_sessions(Subject::Customer(customer.id)).await?;
     state.store.audit(&Actor::customer(customer), action, &customer.number.to_string(), "").await?;
-    let lang = customer.language;
-    let (subject, body) = (t(lang, "mail.password_changed.subject"), t(lang, "mail.password_changed.body"));
-    state.mailer.send(customer.email.as_str(), &subject, &body).await?;
+    state.mailer.notify(customer.email.as_str(), customer.language, "mail.password_changed").await?;
     Ok(())
 }
 
@@ -283,14 +284,7 @@ pub async fn update_profile(
         .await?;
     if email != customer.email {
         // The old address learns of the change, so a taken-over account is noticed.
-        state
-            .mailer
-            .send(
-                customer.email.as_str(),
-                &t(language, "mail.email_changed.subject"),
-                &t(language, "mail.email_changed.body"),
-            )
-            .await?;
+        state.mailer.notify(customer.email.as_str(), language, "mail.email_changed").await?;
     }
     Ok(state.store.customer(customer.id).await?)
 }
@@ -355,6 +349,18 @@ pub async fn reset_password(state: &AppState, token: &str, new: &str, repeat: &s
     })?;
     let customer = state.store.customer(id).await?;
     store_new_password(state, &customer, &hash, "customer.password_reset").await?;
+    // Whoever could reset the menu password must not also hold a PIN that opens phone support.
+    if state.store.delete_phone_pin(customer.id).await? {
+        state
+            .store
+            .audit(
+                &Actor::customer(&customer),
+                "customer.phone_pin_invalidated",
+                &customer.number.to_string(),
+                "password reset",
+            )
+            .await?;
+    }
     Ok(customer)
 }
 

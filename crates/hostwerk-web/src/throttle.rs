@@ -1,7 +1,11 @@
-//! Rate limits per client address (login, order, password reminder) and per account (reminder).
+//! Rate limits per client address (login, order, password reminder), per account (reminder) and per staff
+//! member (phone checks).
 
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -11,6 +15,45 @@ pub(crate) struct Throttles {
     pub order_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     pub reminder_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     pub reminder_per_account: DefaultKeyedRateLimiter<i64>,
+    /// Phone checks per staff member (by staff id).
+    pub phone_checks_per_staff: SlidingWindow,
+}
+
+/// At most `limit` events per key within any `window`: an exact sliding window (a token bucket would let a
+/// burst plus its refill through within one window).
+pub(crate) struct SlidingWindow {
+    limit: usize,
+    window: Duration,
+    hits: Mutex<HashMap<i64, VecDeque<Instant>>>,
+}
+
+impl SlidingWindow {
+    pub fn new(limit: u32, window: Duration) -> Self {
+        Self { limit: limit.max(1) as usize, window, hits: Mutex::new(HashMap::new()) }
+    }
+
+    /// Counts an event for `key`; `Err(seconds to wait)` when the key already had `limit` within the window.
+    pub fn check(&self, key: i64) -> Result<(), i64> {
+        let now = Instant::now();
+        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        let list = hits.entry(key).or_default();
+        while list.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            list.pop_front();
+        }
+        if list.len() >= self.limit {
+            let oldest = list.front().copied().unwrap_or(now);
+            let wait = self.window.saturating_sub(now.duration_since(oldest));
+            return Err(i64::try_from(wait.as_secs()).unwrap_or(i64::MAX).max(1));
+        }
+        list.push_back(now);
+        Ok(())
+    }
+
+    fn tidy(&self) {
+        let now = Instant::now();
+        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        hits.retain(|_, list| list.back().is_some_and(|t| now.duration_since(*t) < self.window));
+    }
 }
 
 impl std::fmt::Debug for Throttles {
@@ -24,12 +67,14 @@ fn per_minute(n: u32) -> Quota {
 }
 
 impl Throttles {
-    pub fn new() -> Self {
+    /// The limits, with `phone_checks_per_10min` checks per staff member in any ten minutes.
+    pub fn new(phone_checks_per_10min: u32) -> Self {
         Self {
             login_per_ip: RateLimiter::keyed(per_minute(30)),
             order_per_ip: RateLimiter::keyed(per_minute(10)),
             reminder_per_ip: RateLimiter::keyed(per_minute(5)),
             reminder_per_account: RateLimiter::keyed(Quota::per_hour(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN))),
+            phone_checks_per_staff: SlidingWindow::new(phone_checks_per_10min, Duration::from_secs(600)),
         }
     }
 
@@ -39,5 +84,21 @@ impl Throttles {
         self.order_per_ip.retain_recent();
         self.reminder_per_ip.retain_recent();
         self.reminder_per_account.retain_recent();
+        self.phone_checks_per_staff.tidy();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sliding_window_allows_exactly_the_limit() {
+        let w = SlidingWindow::new(3, Duration::from_millis(200));
+        assert!((0..3).all(|_| w.check(7).is_ok()));
+        assert!(w.check(7).is_err(), "the fourth within the window");
+        assert!(w.check(8).is_ok(), "keys are apart");
+        std::thread::sleep(Duration::from_millis(220));
+        assert!(w.check(7).is_ok(), "the window slid on");
     }
 }

@@ -1,8 +1,10 @@
 //! The HTML pages: public pages, the customer menu (`/menu`) and the staff console (`/staff`).
 
-mod menu;
+pub(crate) mod menu;
+mod menu_phone;
 mod public;
 mod staff;
+mod staff_call;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -12,7 +14,12 @@ use crate::service::ServiceError;
 use crate::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().merge(public::routes()).merge(menu::routes()).merge(staff::routes())
+    Router::new()
+        .merge(public::routes())
+        .merge(menu::routes())
+        .merge(menu_phone::routes())
+        .merge(staff::routes())
+        .merge(staff_call::routes())
 }
 
 /// `?done=…` after a redirect: which success notice a page shows.

@@ -21,9 +21,14 @@ pub struct TestApp {
 impl TestApp {
     /// A demo-seeded app on a fresh SQLite database.
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`Self::spawn`], with the configuration changed by `tweak` (short call contexts, say).
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::connect(&Store::sqlite_url(dir.path())).await.unwrap();
-        Self::start(store, Some(dir)).await
+        Self::start(store, Some(dir), tweak).await
     }
 
     /// A demo-seeded app on a fresh PostgreSQL database, if `HOSTWERK_TEST_POSTGRES_URL` is set.
@@ -31,18 +36,19 @@ impl TestApp {
         let url = hostwerk_store::testing::postgres_url("customer_story_on_postgres")?;
         let db = hostwerk_store::testing::fresh_postgres_database(&url).await.unwrap();
         let store = Store::connect(&db).await.unwrap();
-        Some(Self::start(store, None).await)
+        Some(Self::start(store, None, |_| {}).await)
     }
 
-    async fn start(store: Store, dir: Option<tempfile::TempDir>) -> Self {
+    async fn start(store: Store, dir: Option<tempfile::TempDir>, tweak: impl FnOnce(&mut Config)) -> Self {
         let smtp = smtp::SmtpSink::start().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
-        let config = Config {
+        let mut config = Config {
             public_url: format!("http://{addr}"),
             smtp: Some(hostwerk_web::config::SmtpConfig { host: "127.0.0.1".into(), port: smtp.port }),
             ..Config::default()
         };
+        tweak(&mut config);
         store.seed_tariffs(&hostwerk_domain::TariffCatalog::demo()).await.unwrap();
         hostwerk_web::demo::seed(&store, &config.webspace_root).await.unwrap();
         let state = AppState::new(store.clone(), config);
