@@ -1,13 +1,15 @@
 //! Browser end-to-end test: headless Chromium, driven through chromedriver with the `fantoccini`
 //! WebDriver client, uses the real `hostwerk serve --demo` binary the way a customer would:
 //! it orders a tariff, logs in with the new customer number and finds the contract on the dashboard;
-//! then the demo customer logs in and sees its domains, and a wrong password shows an error.
+//! then the demo customer logs in and sees its domains, and a wrong password shows an error; then support
+//! verifies a caller with the telephone password, discloses an auth code, and the customer sees that.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages. Without them the test prints
 //! `SKIPPED browser test: <reason>` and passes, except when `CI=true`, where it fails.
 //! `HOSTWERK_CHROMIUM` and `HOSTWERK_CHROMEDRIVER` override the binaries' paths.
 //! Screenshots go to `target/browser-order-done.png`, `target/browser-dashboard.png` and
-//! `target/browser-demo-dashboard.png` (and `target/browser-failure.png` when a step fails).
+//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`
+//! (and `target/browser-failure.png` when a step fails).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
@@ -346,11 +348,60 @@ async fn wrong_password(b: &Browser<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Support logs in, verifies K1000001 with the demo telephone password, sees the contracts, discloses an
+/// auth code; then the customer sees the disclosure in the menu.
+async fn phone_support(b: &Browser<'_>) -> anyhow::Result<()> {
+    b.open("/staff/login").await?;
+    b.wait_for("#login").await?;
+    b.fill("#login", "support").await?;
+    b.fill("#password", "demo-support-1").await?;
+    b.submit_main_form().await?;
+    b.wait_for("#number").await?;
+    b.fill("#number", "K1000001").await?;
+    b.find("main form button[type=submit]").await?.click().await?;
+    b.wait_for("#caller-password").await?;
+    ensure!(b.c.find(Locator::Css("table#contracts")).await.is_err(), "contracts shown before the verification");
+    b.fill("#caller-password", hostwerk_web::demo::DEMO_PHONE_PASSWORD).await?;
+    b.submit_main_form().await?;
+    let contracts = b.wait_for("table#contracts").await?.text().await?;
+    ensure!(contracts.contains("SharedHosting M"), "the verified call lacks the contract: {contracts:?}");
+    ensure!(b.path().await? == "/staff/customers/K1000001", "after the check the browser is on {}", b.here().await);
+    let row = b.find("table#domains tbody tr").await?;
+    let domain = row.find(Locator::Css("td")).await?.text().await?.trim().to_owned();
+    let reason = row.find(Locator::Css("input[name=reason]")).await?;
+    reason.send_keys("Umzug zu einem anderen Anbieter").await?;
+    row.find(Locator::Css("button[type=submit]")).await?.click().await?;
+    let code = b.wait_for("#auth-code").await?.text().await?;
+    ensure!(code.contains("DEMO-AUTH") && code.contains(&domain), "no auth code for {domain} shown: {code:?}");
+    let shot = b.screenshot("browser-phone-support.png").await?;
+    say(&format!(
+        "browser test: support verified K1000001 and disclosed the auth code of {domain}; screenshot {}",
+        shot.display()
+    ));
+    b.find("form[action='/staff/logout'] button").await?.click().await?;
+    b.wait_for("#login").await?;
+
+    b.login("K1000001", "demo-password-1").await?;
+    b.wait_for("table#contracts").await?;
+    b.open("/menu/phone").await?;
+    let disclosures = b.wait_for("#disclosures").await?.text().await?;
+    ensure!(
+        disclosures.contains(&domain) && disclosures.contains("Umzug zu einem anderen Anbieter"),
+        "the customer does not see the disclosure: {disclosures:?}"
+    );
+    let checks = b.text("#phone-checks").await?;
+    ensure!(checks.contains("Sam Support"), "the customer does not see the phone check: {checks:?}");
+    let shot = b.screenshot("browser-phone-customer.png").await?;
+    say(&format!("browser test: the customer sees the disclosure; screenshot {}", shot.display()));
+    b.logout().await
+}
+
 async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     let number = order_tariff(b).await.context("order")?;
     new_customer_dashboard(b, &number).await.context("new customer's dashboard")?;
     demo_customer_dashboard(b).await.context("demo customer's dashboard")?;
     wrong_password(b).await.context("wrong password")?;
+    phone_support(b).await.context("phone support")?;
     Ok(())
 }
 
