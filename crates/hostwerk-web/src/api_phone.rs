@@ -81,6 +81,10 @@ struct TariffChangeDto {
     from_tariff: String,
     to_tariff: String,
     new_monthly_price_cents: i64,
+    /// New minus old monthly price (negative when cheaper); only in the answer that schedules the change.
+    monthly_difference_cents: Option<i64>,
+    /// The difference per billing period; only in the answer that schedules the change.
+    period_difference_cents: Option<i64>,
     effective: String,
 }
 
@@ -148,6 +152,8 @@ fn tariff_change_dto(c: &hostwerk_store::TariffChange) -> TariffChangeDto {
         from_tariff: c.from_tariff.clone(),
         to_tariff: c.to_tariff.clone(),
         new_monthly_price_cents: c.new_monthly_price.get(),
+        monthly_difference_cents: None,
+        period_difference_cents: None,
         effective: c.effective.to_string(),
     }
 }
@@ -178,8 +184,13 @@ async fn tariff_change(
     Path(number): Path<String>,
     ApiJson(req): ApiJson<TariffChangeRequest>,
 ) -> Result<(StatusCode, Json<TariffChangeDto>), ApiError> {
-    let change = phone::schedule_tariff_change(&state, &s, &number, req.contract_id, &req.tariff).await?;
-    Ok((StatusCode::CREATED, Json(tariff_change_dto(&change))))
+    let (change, quote) = phone::schedule_tariff_change(&state, &s, &number, req.contract_id, &req.tariff).await?;
+    let dto = TariffChangeDto {
+        monthly_difference_cents: Some(quote.monthly_difference.get()),
+        period_difference_cents: Some(quote.period_difference.get()),
+        ..tariff_change_dto(&change)
+    };
+    Ok((StatusCode::CREATED, Json(dto)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

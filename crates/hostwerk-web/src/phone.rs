@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use hostwerk_domain::calendar::format_date;
-use hostwerk_domain::contract::quote_tariff_change;
+use hostwerk_domain::contract::{quote_tariff_change, TariffChangeQuote};
 use hostwerk_domain::phone::{
     check_phone_password, lock_secs_after, notify_after, AccountWords, PhonePin, FAILURES_BEFORE_LOCK, PIN_VALID_SECS,
 };
@@ -248,7 +248,7 @@ pub async fn schedule_tariff_change(
     number: &str,
     contract_id: i64,
     tariff: &str,
-) -> Result<TariffChange, ServiceError> {
+) -> Result<(TariffChange, TariffChangeQuote), ServiceError> {
     let (customer, call) = require_call(state, staff, number).await?;
     let contract = own_contract(state.store.contracts(customer.id).await?, contract_id)?;
     let tariff_id = TariffId::parse(tariff).map_err(invalid)?;
@@ -298,7 +298,7 @@ pub async fn schedule_tariff_change(
         .replace("{price}", &new.monthly_price.format(lang))
         .replace("{difference}", &quote.monthly_difference.format(lang));
     state.mailer.send(customer.email.as_str(), &t(lang, "mail.tariff_change.subject"), &body).await?;
-    Ok(change)
+    Ok((change, quote))
 }
 
 /// Orders a domain for one of the customer's contracts (a pending provisioning order); the customer gets

@@ -212,6 +212,10 @@ async fn support_acts_within_a_call_with_mails_and_audit() {
     assert_eq!(status, StatusCode::CREATED, "{change}");
     assert_eq!(change["effective"], prepaid.succ_opt().unwrap().to_string());
     assert_eq!(change["new_monthly_price_cents"], 1499);
+    assert_eq!(
+        (change["monthly_difference_cents"].as_i64(), change["period_difference_cents"].as_i64()),
+        (Some(600), Some(7200))
+    );
     app.smtp.wait_for(ERIKA, "Differenz: 6,00").await;
     let (status, body) = api_post(
         &app,
@@ -397,4 +401,42 @@ async fn ten_thousand_guesses_are_not_evaluated() {
     assert!(evaluated.iter().all(|v| !v.verified));
     assert_eq!(evaluated.len(), total[0]);
     assert!(evaluated.len() <= 5, "only the five before the lock are evaluated: {}", evaluated.len());
+}
+
+#[tokio::test]
+async fn the_console_verifies_shows_differences_and_schedules() {
+    let app = TestApp::spawn().await;
+    let b = app.browser();
+    assert_eq!(location(&b.staff_login("support", "demo-support-1").await), "/staff");
+    let r =
+        b.submit("/staff?number=K1000001", "/staff/customers/K1000001/verify", &[("password", "falsch-falsch")]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Nicht verifiziert") && !page.contains(ERIKA), "not verified, nothing shown");
+    let r = b
+        .submit("/staff?number=K1000001", "/staff/customers/K1000001/verify", &[("password", DEMO_PHONE_PASSWORD)])
+        .await;
+    assert_eq!(location(&r), "/staff/customers/K1000001?done=caller_verified");
+    let (status, page) = b.get_text("/staff/customers/K1000001").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(ERIKA) && page.contains("Musterstraße"), "contact data within the call");
+    let options = texts(&page, "#contracts select[name=tariff] option");
+    assert!(options.iter().any(|o| o.contains("SharedHosting L") && o.contains("+6,00")), "{options:?}");
+    assert!(options.iter().any(|o| o.contains("SharedHosting S") && o.contains("-4,00")), "{options:?}");
+    assert!(!options.iter().any(|o| o.contains("SharedHosting M")), "not the current tariff");
+    let r = b
+        .submit(
+            "/staff/customers/K1000001",
+            "/staff/customers/K1000001/tariff-change",
+            &[("contract_id", "1"), ("tariff", "shared-l")],
+        )
+        .await;
+    assert_eq!(location(&r), "/staff/customers/K1000001?done=tariff_change_scheduled");
+    let (_, page) = b.get_text("/staff/customers/K1000001").await;
+    let changes = texts(&page, "#tariff-changes li");
+    assert!(changes[0].contains("SharedHosting L") && changes[0].contains("6,00"), "{changes:?}");
+    app.smtp.wait_for(ERIKA, "Tarifwechsel").await;
+    let r = b.submit("/staff/customers/K1000001", "/staff/customers/K1000001/close", &[]).await;
+    assert_eq!(location(&r), "/staff?number=K1000001");
+    assert_eq!(b.get("/staff/customers/K1000001").await.status(), StatusCode::FORBIDDEN);
 }

@@ -44,7 +44,25 @@ async fn render_call(
     let view = phone::call_view(state, me, number).await?;
     let lang = ctx.lang;
     let c = &view.customer;
-    let contracts: Vec<_> = view.overview.contracts.iter().map(|k| contract_view(k, lang)).collect();
+    let catalog: Vec<_> = state.store.tariffs().await?.into_iter().filter(|t| t.orderable).collect();
+    // Per contract, the tariffs it can change to, each with the monthly price difference support tells the caller.
+    let contracts: Vec<_> = view
+        .overview
+        .contracts
+        .iter()
+        .map(|k| {
+            let options: Vec<_> = catalog
+                .iter()
+                .filter(|t| t.id != k.tariff_id && t.offers(k.billing_period))
+                .map(|t| {
+                    let difference = t.monthly_price.checked_sub(k.monthly_price).unwrap_or_default();
+                    let sign = if difference.get() > 0 { "+" } else { "" };
+                    context! { id => t.id.as_str(), name => t.name, price => t.monthly_price.format(lang), difference => format!("{sign}{}", difference.format(lang)) }
+                })
+                .collect();
+            minijinja::value::merge_maps([context! { options }, contract_view(k, lang)])
+        })
+        .collect();
     let domains: Vec<_> = view
         .overview
         .domains
@@ -55,20 +73,16 @@ async fn render_call(
     let changes: Vec<_> = view
         .tariff_changes
         .iter()
-        .map(|ch| context! { contract_id => ch.contract_id, from => ch.from_tariff, to => ch.to_tariff, effective => format_date(ch.effective, lang), price => ch.new_monthly_price.format(lang) })
+        .map(|ch| {
+            let now = view.overview.contracts.iter().find(|k| k.id == ch.contract_id).map(|k| k.monthly_price);
+            let difference = now.and_then(|p| ch.new_monthly_price.checked_sub(p)).map(|d| d.format(lang));
+            context! { contract_id => ch.contract_id, from => ch.from_tariff, to => ch.to_tariff, effective => format_date(ch.effective, lang), price => ch.new_monthly_price.format(lang), difference }
+        })
         .collect();
     let orders: Vec<_> = view
         .domain_orders
         .iter()
         .map(|o| context! { name => o.name, contract_id => o.contract_id, status => o.status })
-        .collect();
-    let tariffs: Vec<_> = state
-        .store
-        .tariffs()
-        .await?
-        .iter()
-        .filter(|t| t.orderable)
-        .map(|t| context! { id => t.id.as_str(), name => t.name, price => t.monthly_price.format(lang) })
         .collect();
     let customer = context! {
         number => c.number.to_string(), name => c.name, email => c.email.as_str(),
@@ -82,7 +96,7 @@ async fn render_call(
         "staff/call.html",
         minijinja::value::merge_maps([
             extra,
-            context! { customer, call, contracts, domains, mailboxes, changes, orders, tariffs, me => me_view(me) },
+            context! { customer, call, contracts, domains, mailboxes, changes, orders, me => me_view(me) },
             ctx.base(state),
         ]),
     )
