@@ -2,7 +2,7 @@
 //!
 //! Runs with `cargo test -p hostwerk-backup --features s3 --test s3` when `s3s-fs` is installed
 //! (`cargo install s3s-fs --version 0.14.1 --features binary --locked`) or `HOSTWERK_S3_SERVER`
-//! names its binary; otherwise it prints why it skipped.
+//! names its binary; otherwise it prints why it skipped (with `CI=true` it fails instead).
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
@@ -46,6 +46,11 @@ mod with_server {
 
     fn start(root: &Path) -> Option<(Server, u16)> {
         let Some(bin) = find_server() else {
+            // In CI a missing server is a failure, not a silent skip.
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI is set but no S3 server found (install with `cargo install s3s-fs --version 0.14.1 --features binary --locked` or set HOSTWERK_S3_SERVER)"
+            );
             println!("skipped: no S3 server found (install with `cargo install s3s-fs --version 0.14.1 --features binary --locked` or set HOSTWERK_S3_SERVER)");
             return None;
         };
