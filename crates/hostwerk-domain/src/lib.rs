@@ -14,6 +14,7 @@ pub mod node;
 pub mod password;
 pub mod phone;
 pub mod process_limit;
+pub mod refund;
 pub mod security;
 pub mod staff;
 pub mod tariff;
