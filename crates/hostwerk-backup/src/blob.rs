@@ -52,7 +52,7 @@ fn decompress(payload: &[u8], raw_length: usize) -> std::io::Result<Vec<u8>> {
         });
     }
     use std::io::Read;
-    let mut out = Vec::with_capacity(PREALLOC_LIMIT);
+    let mut out = Vec::with_capacity(payload.len().saturating_mul(4).min(PREALLOC_LIMIT));
     // One byte more than claimed, so an overlong output is seen (and rejected by the length check).
     zstd::stream::read::Decoder::with_buffer(payload)?.take(raw_length as u64 + 1).read_to_end(&mut out)?;
     Ok(out)
