@@ -277,6 +277,8 @@ enum Pending {
 struct PendingDir {
     handle: usize,
     nodes: Vec<Pending>,
+    /// The same folder in the parent snapshot: if nothing changed, its tree is reused as is.
+    parent: Option<(Id, Tree)>,
 }
 
 #[derive(Default)]
@@ -305,15 +307,15 @@ impl Walker<'_, '_> {
         self.errors.push(SourceError { path, message });
     }
 
-    fn parent_subtree(&mut self, pnode: Option<&Node>) -> Option<Tree> {
+    fn parent_subtree(&mut self, pnode: Option<&Node>) -> Option<(Id, Tree)> {
         let id = pnode.filter(|n| n.kind == NodeKind::Dir)?.subtree?;
-        self.saver.repo.load_tree(&id).ok()
+        self.saver.repo.load_tree(&id).ok().map(|t| (id, t))
     }
 
-    fn push_dir(&mut self, nodes: Vec<Pending>) -> Result<usize> {
+    fn push_dir(&mut self, nodes: Vec<Pending>, parent: Option<(Id, Tree)>) -> Result<usize> {
         let handle = self.next_handle;
         self.next_handle += 1;
-        self.queue.push_back(PendingDir { handle, nodes });
+        self.queue.push_back(PendingDir { handle, nodes, parent });
         while self.queue.len() > MAX_PENDING_DIRS {
             self.finalize_front()?;
         }
@@ -344,9 +346,18 @@ impl Walker<'_, '_> {
                 }
             }
         }
-        let bytes = tree.encode();
-        let id = self.saver.repo.key().blob_id(&bytes);
-        self.saver.save_blob(BlobType::Tree, id, bytes)?;
+        // An unchanged folder (same entries, same metadata, same subtrees) keeps the parent's tree id:
+        // no serialization, no hashing, nothing stored.
+        let reused = pd.parent.filter(|(id, t)| t.nodes == tree.nodes && self.saver.known(id)).map(|(id, _)| id);
+        let id = match reused {
+            Some(id) => id,
+            None => {
+                let bytes = tree.encode();
+                let id = self.saver.repo.key().blob_id(&bytes);
+                self.saver.save_blob(BlobType::Tree, id, bytes)?;
+                id
+            }
+        };
         self.results.insert(pd.handle, id);
         Ok(())
     }
@@ -385,7 +396,7 @@ impl Walker<'_, '_> {
             }
             NodeKind::Dir => {
                 let ptree = self.parent_subtree(pnode);
-                Ok(self.walk_dir(&path, ptree.as_ref())?.map(|h| {
+                Ok(self.walk_dir(&path, ptree)?.map(|h| {
                     self.summary.dirs += 1;
                     Pending::Dir(node, h)
                 }))
@@ -404,7 +415,7 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn walk_dir(&mut self, dir: &Path, parent: Option<&Tree>) -> Result<Option<usize>> {
+    fn walk_dir(&mut self, dir: &Path, parent: Option<(Id, Tree)>) -> Result<Option<usize>> {
         let rd = match fs::read_dir(dir) {
             Ok(rd) => rd,
             Err(e) => {
@@ -434,15 +445,15 @@ impl Walker<'_, '_> {
                     continue;
                 }
             };
-            let pnode = parent.and_then(|t| t.find(&name));
+            let pnode = parent.as_ref().and_then(|(_, t)| t.find(&name));
             if let Some(p) = self.entry(path, &name, &meta, pnode)? {
                 nodes.push(p);
             }
         }
-        self.push_dir(nodes).map(Some)
+        self.push_dir(nodes, parent).map(Some)
     }
 
-    fn walk_virtual(&mut self, dir: &Path, trie: &Trie, parent: Option<&Tree>) -> Result<usize> {
+    fn walk_virtual(&mut self, dir: &Path, trie: &Trie, parent: Option<(Id, Tree)>) -> Result<usize> {
         let mut nodes = Vec::new();
         for (name, child) in &trie.children {
             let path = dir.join(name);
@@ -453,7 +464,7 @@ impl Walker<'_, '_> {
                     continue;
                 }
             };
-            let pnode = parent.and_then(|t| t.find(name));
+            let pnode = parent.as_ref().and_then(|(_, t)| t.find(name));
             if child.leaf {
                 if let Some(p) = self.entry(path, name, &meta, pnode)? {
                     nodes.push(p);
@@ -461,12 +472,12 @@ impl Walker<'_, '_> {
             } else {
                 let node = Node::from_metadata(name, &meta);
                 let ptree = self.parent_subtree(pnode);
-                let h = self.walk_virtual(&path, child, ptree.as_ref())?;
+                let h = self.walk_virtual(&path, child, ptree)?;
                 self.summary.dirs += 1;
                 nodes.push(Pending::Dir(node, h));
             }
         }
-        self.push_dir(nodes)
+        self.push_dir(nodes, parent)
     }
 }
 
@@ -556,7 +567,7 @@ pub fn backup(
         repo.snapshots()?.into_iter().rev().find(|s| s.snapshot.hostname == host && s.snapshot.paths == display_paths)
     };
     let parent_tree = match &parent {
-        Some(p) => repo.load_tree(&p.snapshot.tree).ok(),
+        Some(p) => repo.load_tree(&p.snapshot.tree).ok().map(|t| (p.snapshot.tree, t)),
         None => None,
     };
 
@@ -656,7 +667,7 @@ pub fn backup(
                     walker.summary.total_files = 1;
                     walker.summary.total_bytes = n;
                     walker.summary.files_new = 1;
-                    walker.push_dir(vec![Pending::Done(node)])?
+                    walker.push_dir(vec![Pending::Done(node)], None)?
                 }
                 (Some(_), None) => return Err(Error::Invalid("--stdin-name given but no input".into())),
                 (None, _) => {
@@ -670,10 +681,10 @@ pub fn backup(
                     }
                     if trie.leaf {
                         // Backing up "/": walk it as a directory.
-                        let h = walker.walk_dir(Path::new("/"), parent_tree.as_ref())?;
+                        let h = walker.walk_dir(Path::new("/"), parent_tree)?;
                         h.ok_or_else(|| Error::Invalid("cannot read /".into()))?
                     } else {
-                        walker.walk_virtual(Path::new("/"), &trie, parent_tree.as_ref())?
+                        walker.walk_virtual(Path::new("/"), &trie, parent_tree)?
                     }
                 }
             };
