@@ -7,9 +7,6 @@ mod logging;
 
 use clap::{Parser, Subcommand};
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// hostwerk: customer menu, staff console, deduplicating backups and the node agent for web hosting providers.
 #[derive(Debug, Parser)]
 #[command(name = "hostwerk", version, about, long_about = None)]
