@@ -262,34 +262,37 @@ pub fn restore(repo: &Repository, root: &Id, opts: &RestoreOptions, progress: &d
                     for (pack, mut blobs) in rx {
                         blobs.sort_by_key(|(_, l)| l.offset);
                         let name = index.pack_id(pack).to_hex();
-                        let first = blobs.first().map(|(_, l)| l.offset as u64).unwrap_or(0);
-                        let end = blobs.iter().map(|(_, l)| l.offset as u64 + l.length as u64).max().unwrap_or(0);
-                        let data = repo.backend().get_range(FileType::Pack, &name, first, (end - first) as usize)?;
-                        for (id, l) in &blobs {
-                            let s = (l.offset as u64 - first) as usize;
-                            let raw = &data[s..s + l.length as usize];
-                            let plain = open_blob(repo.key(), l.kind, id, l.compressed, l.raw_length, raw).map_err(
-                                |e| match e {
-                                    Error::Corrupt { reason, .. } => {
-                                        Error::corrupt("blob", format!("{id} in pack {name}"), reason)
+                        // Read the pack in windows of consecutive blobs, so a worker holds a few MiB, not a pack.
+                        for window in read_windows(&blobs) {
+                            let first = window.first().map(|(_, l)| l.offset as u64).unwrap_or(0);
+                            let end = window.iter().map(|(_, l)| l.offset as u64 + l.length as u64).max().unwrap_or(0);
+                            let data =
+                                repo.backend().get_range(FileType::Pack, &name, first, (end - first) as usize)?;
+                            for (id, l) in window {
+                                let s = (l.offset as u64 - first) as usize;
+                                let raw = &data[s..s + l.length as usize];
+                                let plain = open_blob(repo.key(), l.kind, id, l.compressed, l.raw_length, raw)
+                                    .map_err(|e| match e {
+                                        Error::Corrupt { reason, .. } => {
+                                            Error::corrupt("blob", format!("{id} in pack {name}"), reason)
+                                        }
+                                        e => e,
+                                    })?;
+                                for &(fi, off) in plan.blobs.get(id).map(Vec::as_slice).unwrap_or(&[]) {
+                                    let (path, node, deferred) = &plan.files[fi];
+                                    if *deferred {
+                                        write_whole_file(path, node, &plain, root_user, warnings)?;
+                                        progress.add_file();
+                                    } else {
+                                        let f = fs::OpenOptions::new()
+                                            .write(true)
+                                            .open(path)
+                                            .map_err(|e| Error::io("open", path, e))?;
+                                        f.write_all_at(&plain, off).map_err(|e| Error::io("write", path, e))?;
                                     }
-                                    e => e,
-                                },
-                            )?;
-                            for &(fi, off) in plan.blobs.get(id).map(Vec::as_slice).unwrap_or(&[]) {
-                                let (path, node, deferred) = &plan.files[fi];
-                                if *deferred {
-                                    write_whole_file(path, node, &plain, root_user, warnings)?;
-                                    progress.add_file();
-                                } else {
-                                    let f = fs::OpenOptions::new()
-                                        .write(true)
-                                        .open(path)
-                                        .map_err(|e| Error::io("open", path, e))?;
-                                    f.write_all_at(&plain, off).map_err(|e| Error::io("write", path, e))?;
+                                    written.fetch_add(plain.len() as u64, Ordering::Relaxed);
+                                    progress.add_bytes(plain.len() as u64);
                                 }
-                                written.fetch_add(plain.len() as u64, Ordering::Relaxed);
-                                progress.add_bytes(plain.len() as u64);
                             }
                         }
                     }
@@ -352,4 +355,58 @@ pub fn restore(repo: &Repository, root: &Id, opts: &RestoreOptions, progress: &d
     }
     summary.duration_secs = start.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// How many bytes of a pack one restore read spans at most (a single larger blob is read alone).
+const READ_WINDOW: u64 = 4 * 1024 * 1024;
+
+/// Splits blobs sorted by offset into runs whose byte span stays within [`READ_WINDOW`].
+fn read_windows(blobs: &[(Id, BlobLocation)]) -> Vec<&[(Id, BlobLocation)]> {
+    let mut windows = Vec::new();
+    let mut start = 0;
+    for i in 1..=blobs.len() {
+        let split = match blobs.get(i) {
+            None => true,
+            Some((_, next)) => {
+                let first = blobs[start].1.offset as u64;
+                next.offset as u64 + next.length as u64 - first > READ_WINDOW
+            }
+        };
+        if split {
+            windows.push(&blobs[start..i]);
+            start = i;
+        }
+    }
+    windows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blob::BlobType;
+
+    #[test]
+    fn read_windows_stay_small_and_cover_every_blob_in_order() {
+        let mib = 1024 * 1024;
+        let blob = |n: u8, offset: u32, length: u32| {
+            let loc =
+                BlobLocation { pack: 0, kind: BlobType::Data, compressed: false, offset, length, raw_length: length };
+            (Id([n; 32]), loc)
+        };
+        // 1 + 1 + 1 MiB fit one window; the 5 MiB blob is read alone; the last two share one.
+        let blobs = [
+            blob(1, 0, mib),
+            blob(2, mib, mib),
+            blob(3, 2 * mib, mib),
+            blob(4, 3 * mib, 5 * mib),
+            blob(5, 8 * mib, mib),
+            blob(6, 9 * mib, 2 * mib),
+        ];
+        let windows = read_windows(&blobs);
+        let sizes: Vec<_> = windows.iter().map(|w| w.len()).collect();
+        assert_eq!(sizes, [3, 1, 2]);
+        let ids: Vec<_> = windows.iter().flat_map(|w| w.iter().map(|(id, _)| id.0[0])).collect();
+        assert_eq!(ids, [1, 2, 3, 4, 5, 6]);
+        assert!(read_windows(&[]).is_empty());
+    }
 }
