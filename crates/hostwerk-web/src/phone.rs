@@ -38,13 +38,7 @@ pub async fn change_phone_password(
     new: &str,
     repeat: &str,
 ) -> Result<(), ServiceError> {
-    let menu_hash = state.store.customer_password_hash(customer.id).await?;
-    if !verify_password(current, Some(menu_hash.clone())).await {
-        return Err(ServiceError::Invalid("the current password is wrong".into()));
-    }
-    if new != repeat {
-        return Err(ServiceError::Invalid("the two new passwords differ".into()));
-    }
+    let menu_hash = crate::service::check_current_and_repeat(state, customer, current, new, repeat).await?;
     let number = customer.number.to_string();
     let words = AccountWords { customer_number: &number, name: &customer.name, email: customer.email.as_str() };
     let phone = check_phone_password(new, words).map_err(invalid)?;

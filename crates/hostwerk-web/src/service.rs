@@ -228,6 +228,25 @@ pub async fn staff_login(state: &AppState, login: &str, password: &str, ip: IpAd
     }
 }
 
+/// The checks before a customer sets a new secret: the current menu password must be right and the new value
+/// typed twice the same. Returns the stored menu-password hash.
+pub(crate) async fn check_current_and_repeat(
+    state: &AppState,
+    customer: &Customer,
+    current: &str,
+    new: &str,
+    repeat: &str,
+) -> Result<String, ServiceError> {
+    let stored = state.store.customer_password_hash(customer.id).await?;
+    if !verify_password(current, Some(stored.clone())).await {
+        return Err(ServiceError::Invalid("the current password is wrong".into()));
+    }
+    if new != repeat {
+        return Err(ServiceError::Invalid("the two new passwords differ".into()));
+    }
+    Ok(stored)
+}
+
 /// Changes the customer-menu password; the current one is required. Other sessions end.
 pub async fn change_password(
     state: &AppState,
@@ -236,13 +255,7 @@ pub async fn change_password(
     new: &str,
     repeat: &str,
 ) -> Result<(), ServiceError> {
-    let stored = state.store.customer_password_hash(customer.id).await?;
-    if !verify_password(current, Some(stored)).await {
-        return Err(ServiceError::Invalid("the current password is wrong".into()));
-    }
-    if new != repeat {
-        return Err(ServiceError::Invalid("the two new passwords differ".into()));
-    }
+    check_current_and_repeat(state, customer, current, new, repeat).await?;
     let password = Password::parse(new).map_err(invalid)?;
     let hash = hash_password(password.expose()).await?;
     store_new_password(state, customer, &hash, "customer.password_changed").await

@@ -33,7 +33,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/staff/audit", get(audit))
 }
 
-fn staff_view(u: &StaffUser) -> Value {
+pub(super) fn staff_view(u: &StaffUser) -> Value {
     context! { login => u.login.as_str(), name => u.display_name, role => u.role.as_str(), is_admin => u.role.is_admin() }
 }
 

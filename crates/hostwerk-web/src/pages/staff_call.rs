@@ -11,6 +11,7 @@ use hostwerk_store::StaffUser;
 use minijinja::{context, Value};
 use serde::Deserialize;
 
+use super::staff::staff_view;
 use super::{form_status, user_message, with_status, Done};
 use crate::auth::{Ctx, CurrentStaff};
 use crate::csrf::CsrfForm;
@@ -28,10 +29,6 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/staff/customers/{number}/tariff-change", post(tariff_change))
         .route("/staff/customers/{number}/domain-orders", post(domain_order))
         .route("/staff/customers/{number}/domains/{id}/auth-code", post(auth_code))
-}
-
-fn me_view(me: &StaffUser) -> Value {
-    context! { login => me.login.as_str(), name => me.display_name, role => me.role.as_str(), is_admin => me.role.is_admin() }
 }
 
 async fn render_call(
@@ -96,7 +93,7 @@ async fn render_call(
         "staff/call.html",
         minijinja::value::merge_maps([
             extra,
-            context! { customer, call, contracts, domains, mailboxes, changes, orders, me => me_view(me) },
+            context! { customer, call, contracts, domains, mailboxes, changes, orders, me => staff_view(me) },
             ctx.base(state),
         ]),
     )
@@ -140,9 +137,10 @@ async fn verify(
         Err(ServiceError::NotFound) => context! { number => number },
         Err(e) => return Err(e.into()),
     };
-    let page = state
-        .views
-        .render("staff/customer.html", context! { found => summary, error, me => me_view(&me), ..ctx.base(&state) })?;
+    let page = state.views.render(
+        "staff/customer.html",
+        context! { found => summary, error, me => staff_view(&me), ..ctx.base(&state) },
+    )?;
     Ok(with_status(status, page))
 }
 
