@@ -15,7 +15,9 @@ pub mod password;
 pub mod phone;
 pub mod process_limit;
 pub mod refund;
+pub mod remote_support;
 pub mod security;
+pub mod service_case;
 pub mod staff;
 pub mod tariff;
 

@@ -288,6 +288,13 @@ impl Store {
             contracts: contracts_on(&mut conn, customer).await?,
             domains: domains_on(&mut conn, customer).await?,
             mailboxes: mailboxes_on(&mut conn, customer).await?,
+            refunds: sqlx::query(crate::cases::REFUNDS_SELECT)
+                .bind(customer.0)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(crate::cases::refund_from_row)
+                .collect::<Result<_, _>>()?,
         })
     }
 

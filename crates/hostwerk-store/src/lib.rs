@@ -5,6 +5,7 @@
 //! query can never reach another customer's data by an id from a URL or form.
 
 mod audit;
+mod cases;
 mod customers;
 mod error;
 mod mail;
@@ -12,6 +13,7 @@ mod migrate;
 mod nodes;
 mod phone;
 mod records;
+mod remote;
 mod sessions;
 mod sqlite_inline;
 mod staff;
@@ -23,9 +25,14 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use cases::{
+    Author, CaseDetail, CaseEvent, CaseFilter, CaseScope, CaseSummary, LedgerEntry, NewCaseEvent, NewProposal,
+    Proposal, ProposalEffect, Refund,
+};
 pub use error::StoreError;
 pub use phone::{AuthCodeDisclosure, CallContext, DomainOrder, NewTariffChange, PhoneVerification, TariffChange};
 pub use records::*;
+pub use remote::{RemoteSession, RemoteStep};
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -19,6 +19,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "phone verification",
         sql: include_str!("../migrations/0003_phone_verification.sql"),
     },
+    Migration { version: 4, name: "customer service", sql: include_str!("../migrations/0004_customer_service.sql") },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -73,7 +73,8 @@ pub struct NewTariffChange<'a> {
     pub new_monthly_price: Cents,
     pub effective: NaiveDate,
     pub staff: StaffId,
-    pub verification_id: i64,
+    /// The phone verification the change rests on; `None` when the customer accepted it in writing.
+    pub verification_id: Option<i64>,
 }
 
 impl Store {
@@ -335,29 +336,7 @@ impl Store {
     pub async fn schedule_tariff_change(&self, change: &NewTariffChange<'_>) -> Result<TariffChange, StoreError> {
         let now = now_ts();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE tariff_changes SET status = 'replaced' WHERE customer_id = $1 AND contract_id = $2 AND status = 'scheduled'",
-        )
-        .bind(change.customer.0)
-        .bind(change.contract_id)
-        .execute(&mut *tx)
-        .await?;
-        let id = sqlx::query_scalar::<_, i64>(
-            "INSERT INTO tariff_changes (customer_id, contract_id, from_tariff, to_tariff, new_monthly_price_cents, \
-             effective_date, status, staff_id, verification_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9) RETURNING id",
-        )
-        .bind(change.customer.0)
-        .bind(change.contract_id)
-        .bind(change.from_tariff)
-        .bind(change.to_tariff)
-        .bind(change.new_monthly_price.get())
-        .bind(change.effective.format("%Y-%m-%d").to_string())
-        .bind(change.staff.0)
-        .bind(change.verification_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
+        let id = insert_tariff_change(&mut tx, change, now).await?;
         tx.commit().await?;
         Ok(TariffChange {
             id,
@@ -514,4 +493,35 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Inserts a scheduled tariff change in `tx`, replacing an earlier scheduled one of the same contract.
+pub(crate) async fn insert_tariff_change(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    change: &NewTariffChange<'_>,
+    now: i64,
+) -> Result<i64, StoreError> {
+    sqlx::query(
+        "UPDATE tariff_changes SET status = 'replaced' WHERE customer_id = $1 AND contract_id = $2 AND status = 'scheduled'",
+    )
+    .bind(change.customer.0)
+    .bind(change.contract_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(sqlx::query_scalar::<_, i64>(
+        "INSERT INTO tariff_changes (customer_id, contract_id, from_tariff, to_tariff, new_monthly_price_cents, \
+         effective_date, status, staff_id, verification_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8, $9) RETURNING id",
+    )
+    .bind(change.customer.0)
+    .bind(change.contract_id)
+    .bind(change.from_tariff)
+    .bind(change.to_tariff)
+    .bind(change.new_monthly_price.get())
+    .bind(change.effective.format("%Y-%m-%d").to_string())
+    .bind(change.staff.0)
+    .bind(change.verification_id)
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await?)
 }

@@ -208,4 +208,6 @@ pub struct CustomerOverview {
     pub contracts: Vec<Contract>,
     pub domains: Vec<Domain>,
     pub mailboxes: Vec<Mailbox>,
+    /// Refunds after early contract ends.
+    pub refunds: Vec<crate::Refund>,
 }

@@ -92,6 +92,7 @@ fn read_overview(conn: &Connection, customer: CustomerId) -> Result<CustomerOver
         )?,
         domains: read_all(conn, DOMAINS_SELECT, customer, |r| domain_from_row(r))?,
         mailboxes: read_all(conn, MAILBOXES_SELECT, customer, |r| mailbox_from_row(r))?,
+        refunds: read_all(conn, crate::cases::REFUNDS_SELECT, customer, |r| crate::cases::refund_from_row(r))?,
     })
 }
 

@@ -26,6 +26,55 @@ pub struct Config {
     pub call_context_secs: i64,
     /// Phone checks one staff member may make per ten minutes before being throttled.
     pub phone_checks_per_10min: u32,
+    /// Where customer-service requests are announced (the support team's mailbox).
+    pub support_email: String,
+    /// Where requests to management are announced; support never gets these.
+    pub management_email: String,
+    /// The remote-support tool offered on invitation pages.
+    pub remote_support: RemoteSupportConfig,
+}
+
+/// The provider's remote-support tool: its name and a download per operating system.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RemoteSupportConfig {
+    pub tool_name: String,
+    pub windows: String,
+    pub macos: String,
+    pub linux: String,
+    pub ios: String,
+    pub android: String,
+    /// How long an invitation link is valid, in hours.
+    pub invitation_hours: i64,
+}
+
+impl Default for RemoteSupportConfig {
+    fn default() -> Self {
+        // The seed's provider offers TeamViewer QuickSupport; these are the vendor's public download pages.
+        Self {
+            tool_name: "TeamViewer QuickSupport".into(),
+            windows: "https://download.teamviewer.com/download/TeamViewerQS.exe".into(),
+            macos: "https://download.teamviewer.com/download/TeamViewerQS.dmg".into(),
+            linux: "https://www.teamviewer.com/de/download/linux/".into(),
+            ios: "https://apps.apple.com/app/teamviewer-quicksupport/id661649585".into(),
+            android: "https://play.google.com/store/apps/details?id=com.teamviewer.quicksupport.market".into(),
+            invitation_hours: 24,
+        }
+    }
+}
+
+impl RemoteSupportConfig {
+    /// The download for `os`.
+    pub fn download(&self, os: hostwerk_domain::remote_support::ClientOs) -> &str {
+        use hostwerk_domain::remote_support::ClientOs;
+        match os {
+            ClientOs::Windows => &self.windows,
+            ClientOs::MacOs => &self.macos,
+            ClientOs::Linux => &self.linux,
+            ClientOs::Ios => &self.ios,
+            ClientOs::Android => &self.android,
+        }
+    }
 }
 
 /// An SMTP relay (plain SMTP, e.g. the local MTA on port 25).
@@ -54,6 +103,9 @@ impl Default for Config {
             tariffs: None,
             call_context_secs: hostwerk_domain::phone::CALL_CONTEXT_SECS,
             phone_checks_per_10min: 30,
+            support_email: "support@hostwerk.invalid".into(),
+            management_email: "geschaeftsleitung@hostwerk.invalid".into(),
+            remote_support: RemoteSupportConfig::default(),
         }
     }
 }

@@ -3,9 +3,11 @@
 //! Handlers are thin adapters: they extract and parse input, call a function of [`service`], and map its
 //! result to a page or JSON. Pages are rendered on the server and work without JavaScript.
 
+pub mod casework;
 pub mod config;
 pub mod demo;
 pub mod phone;
+pub mod remote_support;
 pub mod service;
 
 mod api;
@@ -61,7 +63,8 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
-/// Starts the periodic clean-up: expired sessions and tokens, recovered rate-limit keys.
+/// Starts the periodic clean-up: expired sessions and tokens, recovered rate-limit keys, and contracts past
+/// their last day of service.
 pub fn spawn_housekeeping(state: &AppState) {
     let state = state.clone();
     tokio::spawn(async move {
@@ -74,6 +77,11 @@ pub fn spawn_housekeeping(state: &AppState) {
             }
             if let Err(e) = state.store.purge_phone_check_state().await {
                 tracing::warn!(error = %e, "could not purge old phone-check counters");
+            }
+            match state.store.end_due_contracts(hostwerk_domain::calendar::berlin_date(chrono::Utc::now())).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(contracts = n, "contracts past their last day of service ended"),
+                Err(e) => tracing::warn!(error = %e, "could not end contracts past their last day"),
             }
         }
     });

@@ -273,7 +273,7 @@ pub async fn schedule_tariff_change(
             new_monthly_price: new.monthly_price,
             effective: quote.effective,
             staff: staff.id,
-            verification_id: call.verification_id,
+            verification_id: Some(call.verification_id),
         })
         .await?;
     let detail = format!(

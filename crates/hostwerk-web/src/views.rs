@@ -35,6 +35,7 @@ impl Views {
         templates!(
             env,
             "base.html",
+            "case_timeline.html",
             "home.html",
             "login.html",
             "order.html",
@@ -47,6 +48,9 @@ impl Views {
             "menu/profile.html",
             "menu/password.html",
             "menu/phone.html",
+            "menu/service.html",
+            "menu/case.html",
+            "remote.html",
             "staff/nav.html",
             "staff/login.html",
             "staff/home.html",
@@ -57,6 +61,9 @@ impl Views {
             "staff/nodes.html",
             "staff/outbox.html",
             "staff/audit.html",
+            "staff/cases.html",
+            "staff/case.html",
+            "staff/remote.html",
         );
         env.add_function("t", |state: &State, key: &str| -> Value { crate::i18n::t_value(lang_of(state), key) });
         Self { env }

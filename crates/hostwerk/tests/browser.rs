@@ -2,13 +2,15 @@
 //! WebDriver client, uses the real `hostwerk serve --demo` binary the way a customer would:
 //! it orders a tariff, logs in with the new customer number and finds the contract on the dashboard;
 //! then the demo customer logs in and sees its domains, and a wrong password shows an error; then support
-//! verifies a caller with the telephone password, discloses an auth code, and the customer sees that.
+//! verifies a caller with the telephone password, discloses an auth code, and the customer sees that; then the
+//! guarantee loop: the customer writes to management, declines a credit note, accepts the early end with the
+//! free month, and the dashboard shows the end a month later with the refund.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages. Without them the test prints
 //! `SKIPPED browser test: <reason>` and passes, except when `CI=true`, where it fails.
 //! `HOSTWERK_CHROMIUM` and `HOSTWERK_CHROMEDRIVER` override the binaries' paths.
 //! Screenshots go to `target/browser-order-done.png`, `target/browser-dashboard.png` and
-//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`
+//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`
 //! (and `target/browser-failure.png` when a step fails).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
@@ -33,7 +35,7 @@ const TARGET_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target");
 /// How long one page may take to show the element a step waits for.
 const STEP_TIMEOUT: Duration = Duration::from_secs(15);
 /// The whole browser session; the test is meant to take well under a minute.
-const SESSION_TIMEOUT: Duration = Duration::from_secs(90);
+const SESSION_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Chromium's flags for this machine: headless, as root, without network beyond loopback.
 const CHROMIUM_ARGS: &[&str] = &[
@@ -396,12 +398,105 @@ async fn phone_support(b: &Browser<'_>) -> anyhow::Result<()> {
     b.logout().await
 }
 
+async fn staff_login(b: &Browser<'_>, login: &str, password: &str) -> anyhow::Result<()> {
+    b.open("/staff/login").await?;
+    b.wait_for("#login").await?;
+    b.fill("#login", login).await?;
+    b.fill("#password", password).await?;
+    b.submit_main_form().await?;
+    b.wait_for("#number").await?;
+    Ok(())
+}
+
+async fn staff_logout(b: &Browser<'_>) -> anyhow::Result<()> {
+    b.find("form[action='/staff/logout'] button").await?.click().await?;
+    b.wait_for("#login").await?;
+    Ok(())
+}
+
+/// Management proposes on case `case`: picks `kind`, fills the given fields, sends.
+async fn propose(b: &Browser<'_>, case: &str, kind: &str, fields: &[(&str, &str)]) -> anyhow::Result<()> {
+    b.open(&format!("/staff/cases/{case}")).await?;
+    b.wait_for("#propose").await?;
+    b.find("#propose select#kind").await?.select_by_value(kind).await.with_context(|| format!("kind {kind}"))?;
+    for (css, value) in fields {
+        b.fill(css, value).await?;
+    }
+    b.find("#propose button[type=submit]").await?.click().await?;
+    b.wait_for("p.notice").await?;
+    let open = b.text("#proposals").await?;
+    ensure!(open.contains("offen"), "the new proposal is not open: {open:?}");
+    Ok(())
+}
+
+/// The satisfaction guarantee: the demo customer writes to management, management proposes a credit note, the
+/// customer declines, management offers the early end with the free month, the customer accepts it, and the
+/// dashboard shows the contract ending a month later with the refund.
+async fn guarantee_loop(b: &Browser<'_>) -> anyhow::Result<()> {
+    b.login("K1000001", "demo-password-1").await?;
+    b.wait_for("table#contracts").await?;
+    b.open("/menu/service").await?;
+    b.wait_for("#new-case").await?;
+    b.find("#to-management").await?.click().await?;
+    b.find("select#category").await?.select_by_value("contract").await?;
+    b.fill("#subject", "Ich bin unzufrieden").await?;
+    b.fill("#text", "Mein Shop war offline. Ich möchte den Vertrag beenden.").await?;
+    b.find("#new-case button[type=submit]").await?.click().await?;
+    b.wait_for("#timeline").await?;
+    let case = b.path().await?.trim_start_matches("/menu/service/").to_owned();
+    ensure!(case.parse::<i64>().is_ok(), "no case page after sending: {}", b.here().await);
+    b.logout().await?;
+
+    staff_login(b, "chef", "demo-chef-1").await?;
+    b.open("/staff/cases").await?;
+    let queue = b.wait_for("#queue").await?.text().await?;
+    ensure!(queue.contains("Ich bin unzufrieden"), "management's queue lacks the request: {queue:?}");
+    propose(b, &case, "credit_note", &[("#amount", "25,00"), ("#proposal-text", "Es tut uns leid.")]).await?;
+    staff_logout(b).await?;
+
+    b.login("K1000001", "demo-password-1").await?;
+    b.wait_for("table#contracts").await?;
+    b.open(&format!("/menu/service/{case}")).await?;
+    let offer = b.wait_for("section.proposal").await?.text().await?;
+    ensure!(offer.contains("25,00"), "the customer does not see the credit note: {offer:?}");
+    b.find("form[id^=decline] button[type=submit]").await?.click().await?;
+    b.wait_for("p.notice").await?;
+    b.logout().await?;
+
+    staff_login(b, "chef", "demo-chef-1").await?;
+    propose(b, &case, "early_end", &[("#proposal-text", "Wir lassen Sie ziehen.")]).await?;
+    staff_logout(b).await?;
+
+    b.login("K1000001", "demo-password-1").await?;
+    b.wait_for("table#contracts").await?;
+    b.open(&format!("/menu/service/{case}")).await?;
+    b.wait_for("section.proposal").await?;
+    let refund = b.text(".refund-preview").await?;
+    let amount = refund.split(" (").next().unwrap_or_default().to_owned();
+    b.find("input[id^=free-month]").await?.click().await?;
+    b.find("form[id^=accept] button[type=submit]").await?.click().await?;
+    b.wait_for("p.notice").await?;
+    b.open("/menu").await?;
+    b.wait_for("table#contracts").await?;
+    let today = hostwerk_domain::calendar::berlin_date(chrono::Utc::now());
+    let month_later = hostwerk_domain::add_months(today.succ_opt().unwrap_or(today), 1).pred_opt().unwrap_or(today);
+    let expected = hostwerk_domain::calendar::format_date(month_later, hostwerk_domain::Language::De);
+    let end = b.text(".end-date").await?;
+    ensure!(end == expected, "the dashboard shows the end {end:?}, expected {expected:?} (a month after today)");
+    let shown = b.text(".refund").await?;
+    ensure!(shown.contains(&amount), "the dashboard shows {shown:?}, expected the refund {amount:?}");
+    let shot = b.screenshot("browser-guarantee.png").await?;
+    say(&format!("browser test: guarantee loop: ends {end}, {shown}; screenshot {}", shot.display()));
+    b.logout().await
+}
+
 async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     let number = order_tariff(b).await.context("order")?;
     new_customer_dashboard(b, &number).await.context("new customer's dashboard")?;
     demo_customer_dashboard(b).await.context("demo customer's dashboard")?;
     wrong_password(b).await.context("wrong password")?;
     phone_support(b).await.context("phone support")?;
+    guarantee_loop(b).await.context("guarantee loop")?;
     Ok(())
 }
 

@@ -66,7 +66,8 @@ async fn customer_context(
     customer: &hostwerk_store::Customer,
     lang: Language,
 ) -> Result<Value, PageError> {
-    let hostwerk_store::CustomerOverview { contracts, domains, mailboxes } = state.store.overview(customer.id).await?;
+    let hostwerk_store::CustomerOverview { contracts, domains, mailboxes, refunds } =
+        state.store.overview(customer.id).await?;
     let domain_views: Vec<_> = domains
         .iter()
         .map(|d| context! { id => d.id, name => d.name.as_str(), contract_id => d.contract_id })
@@ -77,7 +78,13 @@ async fn customer_context(
         .collect();
     Ok(context! {
         customer => context! { number => customer.number.to_string(), name => customer.name, email => customer.email.as_str() },
-        contracts => contracts.iter().map(|c| contract_view(c, lang)).collect::<Vec<_>>(),
+        contracts => contracts
+            .iter()
+            .map(|c| {
+                let refund = refunds.iter().rfind(|r| r.contract_id == c.id).map(|r| r.amount.format(lang));
+                context! { refund, ..contract_view(c, lang) }
+            })
+            .collect::<Vec<_>>(),
         domains => domain_views,
         mailboxes => mailbox_views,
     })

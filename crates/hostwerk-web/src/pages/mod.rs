@@ -1,10 +1,14 @@
 //! The HTML pages: public pages, the customer menu (`/menu`) and the staff console (`/staff`).
 
+mod case_views;
 pub(crate) mod menu;
 mod menu_phone;
+mod menu_service;
 mod public;
+mod remote;
 mod staff;
 mod staff_call;
+mod staff_cases;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -20,6 +24,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(menu_phone::routes())
         .merge(staff::routes())
         .merge(staff_call::routes())
+        .merge(menu_service::routes())
+        .merge(staff_cases::routes())
+        .merge(remote::routes())
 }
 
 /// `?done=…` after a redirect: which success notice a page shows.
