@@ -8,6 +8,7 @@ mod audit;
 mod cases;
 mod customers;
 mod error;
+mod limits;
 mod mail;
 mod migrate;
 mod nodes;
@@ -30,6 +31,7 @@ pub use cases::{
     Proposal, ProposalEffect, Refund,
 };
 pub use error::StoreError;
+pub use limits::{NewProcessKill, NodeLimit, ProcessKill, ProcessLimitChange};
 pub use phone::{AuthCodeDisclosure, CallContext, DomainOrder, NewTariffChange, PhoneVerification, TariffChange};
 pub use records::*;
 pub use remote::{RemoteSession, RemoteStep};

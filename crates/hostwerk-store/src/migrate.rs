@@ -20,6 +20,7 @@ const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0003_phone_verification.sql"),
     },
     Migration { version: 4, name: "customer service", sql: include_str!("../migrations/0004_customer_service.sql") },
+    Migration { version: 5, name: "process limits", sql: include_str!("../migrations/0005_process_limits.sql") },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

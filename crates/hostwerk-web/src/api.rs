@@ -31,6 +31,7 @@ impl From<JsonRejection> for ApiError {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(crate::api_phone::routes())
+        .merge(crate::api_limits::routes())
         .route("/openapi.json", get(openapi))
         .route("/auth/token", post(customer_token).delete(revoke_token))
         .route("/staff/auth/token", post(staff_token).delete(revoke_token))
@@ -40,6 +41,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/me", get(me).patch(update_me))
         .route("/me/password", post(change_password))
         .route("/contracts", get(contracts))
+        .route("/me/contracts", get(contracts))
         .route("/contracts/{id}", get(contract))
         .route("/domains", get(domains))
         .route("/mailboxes", get(mailboxes).post(add_mailbox))
@@ -91,6 +93,7 @@ struct ApiDoc;
 async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::api_phone::PhoneApiDoc::openapi());
+    doc.merge(crate::api_limits::LimitsApiDoc::openapi());
     Json(doc).into_response()
 }
 

@@ -187,3 +187,21 @@ impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
         bearer(parts).map(|t| BearerToken(t.to_owned())).ok_or_else(unauthorized)
     }
 }
+
+/// The webserver an agent token belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiNode(pub hostwerk_store::Node);
+
+impl FromRequestParts<AppState> for ApiNode {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token =
+            bearer(parts).ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "an agent token is required".into()))?;
+        state
+            .store
+            .node_by_token(token)
+            .await
+            .map(ApiNode)
+            .map_err(|_| ApiError(StatusCode::UNAUTHORIZED, "the agent token is not valid".into()))
+    }
+}

@@ -32,6 +32,10 @@ pub struct Config {
     pub management_email: String,
     /// The remote-support tool offered on invitation pages.
     pub remote_support: RemoteSupportConfig,
+    /// How often node agents ask for the limits, in seconds (1–10; a change applies within this time).
+    pub agent_poll_seconds: u64,
+    /// Seconds between SIGTERM and SIGKILL when the agent ends a process.
+    pub agent_grace_seconds: u64,
 }
 
 /// The provider's remote-support tool: its name and a download per operating system.
@@ -106,6 +110,8 @@ impl Default for Config {
             support_email: "support@hostwerk.invalid".into(),
             management_email: "geschaeftsleitung@hostwerk.invalid".into(),
             remote_support: RemoteSupportConfig::default(),
+            agent_poll_seconds: 5,
+            agent_grace_seconds: 5,
         }
     }
 }

@@ -8,9 +8,11 @@ pub mod config;
 pub mod demo;
 pub mod phone;
 pub mod remote_support;
+pub mod server_config;
 pub mod service;
 
 mod api;
+mod api_limits;
 mod api_phone;
 mod auth;
 mod csrf;

@@ -49,6 +49,7 @@ impl Views {
             "menu/password.html",
             "menu/phone.html",
             "menu/service.html",
+            "menu/server.html",
             "menu/case.html",
             "remote.html",
             "staff/nav.html",

@@ -35,6 +35,24 @@ enum AdminCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Issue a new agent token for a webserver and print it (earlier tokens of the node stop working).
+    /// Put it into the agent's --token-file.
+    NodeToken {
+        /// The webserver's node name, as registered in the staff console
+        #[arg(long)]
+        node: String,
+    },
+}
+
+async fn open_store(data_dir: &std::path::Path, database_url: Option<&str>) -> anyhow::Result<Store> {
+    let url = match database_url {
+        Some(u) => u.to_owned(),
+        None => {
+            std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+            Store::sqlite_url(data_dir)
+        }
+    };
+    Store::connect(&url).await.context("cannot open the database")
 }
 
 pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
@@ -51,15 +69,7 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
             let password = Password::parse(secret)?;
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
-                let url = match &args.database_url {
-                    Some(u) => u.clone(),
-                    None => {
-                        std::fs::create_dir_all(&args.data_dir)
-                            .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
-                        Store::sqlite_url(&args.data_dir)
-                    }
-                };
-                let store = Store::connect(&url).await.context("cannot open the database")?;
+                let store = open_store(&args.data_dir, args.database_url.as_deref()).await?;
                 let hash = hostwerk_web::hash_password(password.expose()).await?;
                 let display = name.unwrap_or_else(|| login.to_string());
                 let user = store.create_staff(&login, &display, role, &hash).await?;
@@ -67,6 +77,18 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                     .audit(&Actor::system("hostwerk admin"), "staff.created", user.login.as_str(), role.as_str())
                     .await?;
                 println!("created staff account {} ({})", user.login, user.role);
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        AdminCommand::NodeToken { node } => {
+            let name = hostwerk_domain::NodeName::parse(&node)?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let store = open_store(&args.data_dir, args.database_url.as_deref()).await?;
+                let node = store.node_by_name(&name).await.with_context(|| format!("no node named {name}"))?;
+                let token = store.issue_node_token(node.id).await?;
+                store.audit(&Actor::system("hostwerk admin"), "node.token_issued", node.name.as_str(), "").await?;
+                println!("{token}");
                 Ok(ExitCode::SUCCESS)
             })
         }

@@ -3,6 +3,7 @@
 mod case_views;
 pub(crate) mod menu;
 mod menu_phone;
+mod menu_server;
 mod menu_service;
 mod public;
 mod remote;
@@ -27,6 +28,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(menu_service::routes())
         .merge(staff_cases::routes())
         .merge(remote::routes())
+        .merge(menu_server::routes())
 }
 
 /// `?done=…` after a redirect: which success notice a page shows.

@@ -29,6 +29,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/staff/admin/tariffs/{id}", post(update_tariff))
         .route("/staff/admin/nodes", get(nodes).post(create_node))
         .route("/staff/admin/nodes/{id}/delete", post(delete_node))
+        .route("/staff/admin/nodes/{id}/token", post(node_token))
         .route("/staff/outbox", get(outbox))
         .route("/staff/audit", get(audit))
 }
@@ -259,6 +260,17 @@ async fn render_nodes(
     error: Option<String>,
     done: Option<String>,
 ) -> Result<Html<String>, PageError> {
+    render_nodes_with(state, ctx, me, error, done, None).await
+}
+
+async fn render_nodes_with(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &StaffUser,
+    error: Option<String>,
+    done: Option<String>,
+    agent_token: Option<Value>,
+) -> Result<Html<String>, PageError> {
     let nodes: Vec<_> = state
         .store
         .nodes()
@@ -266,7 +278,7 @@ async fn render_nodes(
         .iter()
         .map(|n| context! { id => n.id, name => n.name.as_str(), role => n.role.as_str(), address => n.address, created => format_berlin_datetime(n.created_at, ctx.lang) })
         .collect();
-    state.views.render("staff/nodes.html", context! { nodes, error, done, ..base(state, ctx, me) })
+    state.views.render("staff/nodes.html", context! { nodes, error, done, agent_token, ..base(state, ctx, me) })
 }
 
 #[derive(Deserialize)]
@@ -299,6 +311,31 @@ async fn delete_node(
     admin(&me)?;
     match service::delete_node(&state, &me, id).await {
         Ok(()) => Ok(Redirect::to("/staff/admin/nodes?done=node_deleted").into_response()),
+        Err(e) => form_failure(e, &ctx, |error| render_nodes(&state, &ctx, &me, Some(error), None)).await,
+    }
+}
+
+/// Issues an agent token for a webserver and shows it once.
+async fn node_token(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Path(id): Path<i64>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    admin(&me)?;
+    match crate::server_config::issue_node_token(&state, &me, id).await {
+        Ok(token) => {
+            let nodes = state.store.nodes().await?;
+            let node = nodes.iter().find(|n| n.id == id).map(|n| n.name.to_string()).unwrap_or_default();
+            let shown = context! { node, token };
+            let mut response = render_nodes_with(&state, &ctx, &me, None, None, Some(shown)).await?.into_response();
+            // Shown in this answer only.
+            response
+                .headers_mut()
+                .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+            Ok(response)
+        }
         Err(e) => form_failure(e, &ctx, |error| render_nodes(&state, &ctx, &me, Some(error), None)).await,
     }
 }
