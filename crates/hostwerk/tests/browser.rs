@@ -4,13 +4,14 @@
 //! then the demo customer logs in and sees its domains, and a wrong password shows an error; then support
 //! verifies a caller with the telephone password, discloses an auth code, and the customer sees that; then the
 //! guarantee loop: the customer writes to management, declines a credit note, accepts the early end with the
-//! free month, and the dashboard shows the end a month later with the refund.
+//! free month, and the dashboard shows the end a month later with the refund; then server configuration: the
+//! ManagedServer customer sets 3600 s and then off, an out-of-range value shows its message, SharedHosting is fixed.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages. Without them the test prints
 //! `SKIPPED browser test: <reason>` and passes, except when `CI=true`, where it fails.
 //! `HOSTWERK_CHROMIUM` and `HOSTWERK_CHROMEDRIVER` override the binaries' paths.
 //! Screenshots go to `target/browser-order-done.png`, `target/browser-dashboard.png` and
-//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`
+//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`, `target/browser-server-config.png`
 //! (and `target/browser-failure.png` when a step fails).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
@@ -490,6 +491,41 @@ async fn guarantee_loop(b: &Browser<'_>) -> anyhow::Result<()> {
     b.logout().await
 }
 
+/// Server configuration: the ManagedServer demo customer sets 3600 s, then switches the limit off; a value out
+/// of range shows the clear message; the SharedHosting customer sees the fixed limit and no form.
+async fn server_configuration(b: &Browser<'_>) -> anyhow::Result<()> {
+    b.login("K1000002", "demo-password-2").await?;
+    b.wait_for("table#contracts").await?;
+    b.open("/menu/server").await?;
+    b.wait_for("form.limit-form").await?;
+    b.find("form.limit-form input[name=mode][value=on]").await?.click().await?;
+    b.fill("form.limit-form input[name=seconds]", "3600").await?;
+    b.find("form.limit-form button[type=submit]").await?.click().await?;
+    b.wait_for("p.notice").await?;
+    let current = b.text(".current-limit").await?;
+    ensure!(current.contains("3600"), "after saving 3600 the page shows {current:?}");
+    b.fill("form.limit-form input[name=seconds]", "50000").await?;
+    b.find("form.limit-form button[type=submit]").await?.click().await?;
+    let error = b.wait_for("#limit-error").await?.text().await?;
+    ensure!(error.contains("zwischen 180 und 43200"), "no clear message for 50000: {error:?}");
+    b.find("form.limit-form input[name=mode][value=off]").await?.click().await?;
+    b.find("form.limit-form button[type=submit]").await?.click().await?;
+    b.wait_for("p.notice").await?;
+    let current = b.text(".current-limit").await?;
+    ensure!(current.contains("abgeschaltet"), "after switching off the page shows {current:?}");
+    let shot = b.screenshot("browser-server-config.png").await?;
+    say(&format!("browser test: ManagedServer limit 3600 then off; screenshot {}", shot.display()));
+    b.logout().await?;
+
+    b.login("K1000001", "demo-password-1").await?;
+    b.wait_for("table#contracts").await?;
+    b.open("/menu/server").await?;
+    let fixed = b.wait_for(".fixed-limit").await?.text().await?;
+    ensure!(fixed.contains("180"), "the SharedHosting page does not say the limit is fixed: {fixed:?}");
+    ensure!(b.c.find(Locator::Css("form.limit-form")).await.is_err(), "SharedHosting got a form to change the limit");
+    b.logout().await
+}
+
 async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     let number = order_tariff(b).await.context("order")?;
     new_customer_dashboard(b, &number).await.context("new customer's dashboard")?;
@@ -497,6 +533,7 @@ async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     wrong_password(b).await.context("wrong password")?;
     phone_support(b).await.context("phone support")?;
     guarantee_loop(b).await.context("guarantee loop")?;
+    server_configuration(b).await.context("server configuration")?;
     Ok(())
 }
 
