@@ -298,6 +298,16 @@ impl Store {
         })
     }
 
+    /// Whether a domain of that name is hosted here (for mail-client autoconfiguration, which answers for
+    /// hosted domains only).
+    pub async fn domain_hosted(&self, name: &DomainName) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM domains WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
     /// One contract, only if it belongs to `customer`.
     pub async fn contract(&self, customer: CustomerId, contract_id: i64) -> Result<Contract, StoreError> {
         let row = sqlx::query(&format!("{CONTRACT_SELECT} WHERE c.customer_id = $1 AND c.id = $2"))

@@ -36,6 +36,8 @@ pub struct Config {
     pub agent_poll_seconds: u64,
     /// Seconds between SIGTERM and SIGKILL when the agent ends a process.
     pub agent_grace_seconds: u64,
+    /// The provider's mail servers, for mailbox settings, setup guides and client autoconfiguration.
+    pub mail_client: hostwerk_mailconfig::MailConfig,
 }
 
 /// The provider's remote-support tool: its name and a download per operating system.
@@ -112,6 +114,7 @@ impl Default for Config {
             remote_support: RemoteSupportConfig::default(),
             agent_poll_seconds: 5,
             agent_grace_seconds: 5,
+            mail_client: hostwerk_mailconfig::MailConfig::demo(),
         }
     }
 }

@@ -17,6 +17,8 @@ pub(crate) struct Throttles {
     pub reminder_per_account: DefaultKeyedRateLimiter<i64>,
     /// Phone checks per staff member (by staff id).
     pub phone_checks_per_staff: SlidingWindow,
+    /// Mail-client autoconfiguration requests (Thunderbird, Outlook) per client address.
+    pub autoconfig_per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 /// At most `limit` events per key within any `window`: an exact sliding window (a token bucket would let a
@@ -75,6 +77,7 @@ impl Throttles {
             reminder_per_ip: RateLimiter::keyed(per_minute(5)),
             reminder_per_account: RateLimiter::keyed(Quota::per_hour(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN))),
             phone_checks_per_staff: SlidingWindow::new(phone_checks_per_10min, Duration::from_secs(600)),
+            autoconfig_per_ip: RateLimiter::keyed(per_minute(60)),
         }
     }
 
@@ -84,6 +87,7 @@ impl Throttles {
         self.order_per_ip.retain_recent();
         self.reminder_per_ip.retain_recent();
         self.reminder_per_account.retain_recent();
+        self.autoconfig_per_ip.retain_recent();
         self.phone_checks_per_staff.tidy();
     }
 }

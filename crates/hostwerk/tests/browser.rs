@@ -5,13 +5,14 @@
 //! verifies a caller with the telephone password, discloses an auth code, and the customer sees that; then the
 //! guarantee loop: the customer writes to management, declines a credit note, accepts the early end with the
 //! free month, and the dashboard shows the end a month later with the refund; then server configuration: the
-//! ManagedServer customer sets 3600 s and then off, an out-of-range value shows its message, SharedHosting is fixed.
+//! ManagedServer customer sets 3600 s and then off, an out-of-range value shows its message, SharedHosting is fixed;
+//! then a mailbox's settings page and its Thunderbird guide.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages. Without them the test prints
 //! `SKIPPED browser test: <reason>` and passes, except when `CI=true`, where it fails.
 //! `HOSTWERK_CHROMIUM` and `HOSTWERK_CHROMEDRIVER` override the binaries' paths.
 //! Screenshots go to `target/browser-order-done.png`, `target/browser-dashboard.png` and
-//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`, `target/browser-server-config.png`
+//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`, `target/browser-server-config.png`, `target/browser-mail-guide.png`
 //! (and `target/browser-failure.png` when a step fails).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
@@ -526,6 +527,28 @@ async fn server_configuration(b: &Browser<'_>) -> anyhow::Result<()> {
     b.logout().await
 }
 
+/// Mail setup: the demo customer opens a mailbox's settings from the dashboard and its Thunderbird guide.
+async fn mail_setup(b: &Browser<'_>) -> anyhow::Result<()> {
+    b.login("K1000001", "demo-password-1").await?;
+    b.wait_for("#mailboxes").await?;
+    b.find("#mailboxes a").await?.click().await?;
+    let servers = b.wait_for("#mail-servers").await?.text().await?;
+    ensure!(
+        servers.contains("sslmailpool.ispgateway.de") && servers.contains("993") && servers.contains("465"),
+        "the settings page lacks the SSL servers: {servers:?}"
+    );
+    let first = b.text("#mail-servers tbody tr").await?;
+    ensure!(first.contains("993"), "the recommended SSL setting is not first: {first:?}");
+    b.find("#guides a[href$='/guide/thunderbird']").await?.click().await?;
+    let title = b.wait_for("#guide-title").await?.text().await?;
+    let steps = b.text("#guide-steps").await?;
+    ensure!(title.contains("Thunderbird"), "guide title {title:?}");
+    ensure!(steps.contains("sslmailpool.ispgateway.de") && steps.contains("465"), "guide steps lack the values: {steps:?}");
+    let shot = b.screenshot("browser-mail-guide.png").await?;
+    say(&format!("browser test: mailbox settings and Thunderbird guide; screenshot {}", shot.display()));
+    b.logout().await
+}
+
 async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     let number = order_tariff(b).await.context("order")?;
     new_customer_dashboard(b, &number).await.context("new customer's dashboard")?;
@@ -534,6 +557,7 @@ async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     phone_support(b).await.context("phone support")?;
     guarantee_loop(b).await.context("guarantee loop")?;
     server_configuration(b).await.context("server configuration")?;
+    mail_setup(b).await.context("mail setup")?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The HTML pages: public pages, the customer menu (`/menu`) and the staff console (`/staff`).
 
 mod case_views;
+mod mail_setup;
 pub(crate) mod menu;
 mod menu_phone;
 mod menu_server;
@@ -29,6 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(staff_cases::routes())
         .merge(remote::routes())
         .merge(menu_server::routes())
+        .merge(mail_setup::routes())
 }
 
 /// `?done=…` after a redirect: which success notice a page shows.
