@@ -1,6 +1,7 @@
 //! The `hostwerk` binary: one command line for the panel, the backup engine and the node agent.
 
 mod cli_admin;
+mod cli_agent;
 mod cli_backup;
 mod cli_serve;
 mod logging;
@@ -26,6 +27,8 @@ enum Command {
     Admin(cli_admin::AdminArgs),
     /// Deduplicating, encrypted, incremental backups (`hostwerk backup --help`).
     Backup(cli_backup::BackupArgs),
+    /// Node agent: end customer processes that outlive the limit the panel sets (`hostwerk agent --help`).
+    Agent(cli_agent::AgentArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -35,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => cli_serve::run(args),
         Command::Admin(args) => cli_admin::run(args),
         Command::Backup(args) => cli_backup::run(args),
+        Command::Agent(args) => cli_agent::run(args),
     };
     match result {
         Ok(code) => code,
