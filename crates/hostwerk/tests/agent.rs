@@ -32,6 +32,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_hostwerk");
 const LIMIT: Duration = Duration::from_secs(2);
 /// Seconds between SIGTERM and SIGKILL (`--grace-seconds`).
 const GRACE: Duration = Duration::from_secs(1);
+/// A test process's age is measured from the return of `spawn` (after the exec), the agent counts from the
+/// fork: under load the exec may take a while, and the process is then ended "early" by our clock.
+const EXEC_SLACK: Duration = Duration::from_millis(250);
 
 /// Writes straight to the process's stderr, past the test harness's output capture.
 fn say(msg: &str) {
@@ -399,7 +402,7 @@ fn the_agent_enforces_the_panels_limits() {
         LIMIT.as_secs()
     ));
     assert_eq!(signal, Some(15), "ended by SIGTERM");
-    assert!(age >= LIMIT - Duration::from_millis(50) && age <= LIMIT + Duration::from_secs(3), "{age:?}");
+    assert!(age >= LIMIT - EXEC_SLACK && age <= LIMIT + Duration::from_secs(3), "{age:?}");
 
     let (age, signal) = stubborn.wait_end(Duration::from_secs(10));
     say(&format!(
@@ -409,10 +412,7 @@ fn the_agent_enforces_the_panels_limits() {
         GRACE.as_secs()
     ));
     assert_eq!(signal, Some(9), "ended by SIGKILL");
-    assert!(
-        age >= LIMIT + GRACE - Duration::from_millis(50) && age <= LIMIT + GRACE + Duration::from_secs(3),
-        "{age:?}"
-    );
+    assert!(age >= LIMIT + GRACE - EXEC_SLACK && age <= LIMIT + GRACE + Duration::from_secs(3), "{age:?}");
 
     // Six seconds after their start, three times the limit, the others still run.
     thread::sleep(Duration::from_secs(6).saturating_sub(of_off.started.elapsed()));
