@@ -411,3 +411,78 @@ async fn remote_support_invitation_consent_and_record() {
         assert!(actions.iter().any(|x| x == a), "{a}");
     }
 }
+
+#[tokio::test]
+async fn free_months_tariff_changes_withdrawal_and_assignment() {
+    let app = TestApp::spawn().await;
+    let max = customer(&app, "K1000002", "demo-password-2").await;
+    let chef = staff(&app, "chef", "demo-chef-1").await;
+    let max_id = app.store.customer_by_number("K1000002".parse().unwrap()).await.unwrap().id;
+    let contract = app.store.contracts(max_id).await.unwrap().remove(0);
+    let case = open_case(&max, "management", "Tarif zu teuer", "Der Server ist zu groß für uns.").await;
+
+    // assignment to a management member, kept off the customer's timeline
+    let (status, _) = staff_post(&chef, &format!("/staff/cases/{case}/assign"), &[("login", "chef")]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, queue) = chef.get_text("/staff/cases").await;
+    assert!(texts(&queue, "#queue tbody tr")[0].contains("Anna Chefin"));
+    let (_, page) = max.get_text(&format!("/menu/service/{case}")).await;
+    assert!(!page.contains("zugewiesen"), "assignment is internal");
+
+    // a proposal can be withdrawn, then not withdrawn again, and not accepted
+    let id = contract.id.to_string();
+    staff_post(&chef, &format!("/staff/cases/{case}/proposals"), &[("kind", "measure"), ("text", "Wir rufen Sie an.")])
+        .await;
+    let measure = open_proposal_id(&chef, case).await;
+    assert_eq!(staff_post(&chef, &format!("/staff/proposals/{measure}/withdraw"), &[]).await.0, StatusCode::SEE_OTHER);
+    let (status, page) = customer_post(&max, &format!("/menu/service/proposals/{measure}/accept"), &[]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(page.contains("zurückgezogen"));
+
+    // free months: bad counts refused, two months extend the prepaid period when accepted
+    let (status, _) = staff_post(
+        &chef,
+        &format!("/staff/cases/{case}/proposals"),
+        &[("kind", "free_months"), ("contract_id", &id), ("months", "13")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    staff_post(
+        &chef,
+        &format!("/staff/cases/{case}/proposals"),
+        &[("kind", "free_months"), ("contract_id", &id), ("months", "2")],
+    )
+    .await;
+    let free = open_proposal_id(&chef, case).await;
+    assert_eq!(
+        customer_post(&max, &format!("/menu/service/proposals/{free}/accept"), &[]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let after = app.store.contract(max_id, contract.id).await.unwrap();
+    assert_eq!(after.prepaid_until, hostwerk_domain::add_months(contract.prepaid_until, 2));
+
+    // tariff change: the same tariff is refused; another one is scheduled for the next period when accepted
+    let case2 = open_case(&max, "management", "Noch einmal Tarif", "Bitte kleiner.").await;
+    let (status, _) = staff_post(
+        &chef,
+        &format!("/staff/cases/{case2}/proposals"),
+        &[("kind", "tariff_change"), ("contract_id", &id), ("tariff_id", "managed-server")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    staff_post(
+        &chef,
+        &format!("/staff/cases/{case2}/proposals"),
+        &[("kind", "tariff_change"), ("contract_id", &id), ("tariff_id", "shared-l")],
+    )
+    .await;
+    let change = open_proposal_id(&chef, case2).await;
+    assert_eq!(
+        customer_post(&max, &format!("/menu/service/proposals/{change}/accept"), &[]).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let changes = app.store.tariff_changes(max_id).await.unwrap();
+    assert_eq!((changes.len(), changes[0].to_tariff.as_str()), (1, "shared-l"));
+    assert_eq!(changes[0].effective, after.prepaid_until.succ_opt().unwrap());
+    app.smtp.wait_for("max@example.org", "Tarifwechsel zu SharedHosting L").await;
+}
