@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod contract;
 pub mod customer;
 pub mod email;
+pub mod giveaway;
 pub mod hostname;
 pub mod language;
 pub mod money;
