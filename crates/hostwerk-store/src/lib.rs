@@ -5,6 +5,7 @@
 //! query can never reach another customer's data by an id from a URL or form.
 
 mod audit;
+mod blog;
 mod cases;
 mod customers;
 mod error;
@@ -26,6 +27,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use blog::{Advisory, Comment, Giveaway, NewPost, Post, PostFilter};
 pub use cases::{
     Author, CaseDetail, CaseEvent, CaseFilter, CaseScope, CaseSummary, LedgerEntry, NewCaseEvent, NewProposal,
     Proposal, ProposalEffect, Refund,

@@ -38,6 +38,12 @@ pub struct Config {
     pub agent_grace_seconds: u64,
     /// The provider's mail servers, for mailbox settings, setup guides and client autoconfiguration.
     pub mail_client: hostwerk_mailconfig::MailConfig,
+    /// The blog's categories.
+    pub blog_categories: Vec<String>,
+    /// Mail domains of the provider's staff: their addresses never take part in a giveaway.
+    pub staff_email_domains: Vec<String>,
+    /// Blog comments one client address may send per minute.
+    pub comments_per_minute: u32,
 }
 
 /// The provider's remote-support tool: its name and a download per operating system.
@@ -115,6 +121,9 @@ impl Default for Config {
             agent_poll_seconds: 5,
             agent_grace_seconds: 5,
             mail_client: hostwerk_mailconfig::MailConfig::demo(),
+            blog_categories: vec!["Allgemein".into(), "Juhuu".into(), "Fachchinesisch".into(), "Sicherheit".into()],
+            staff_email_domains: vec!["hostwerk.invalid".into()],
+            comments_per_minute: 5,
         }
     }
 }

@@ -3,9 +3,11 @@
 //! Handlers are thin adapters: they extract and parse input, call a function of [`service`], and map its
 //! result to a page or JSON. Pages are rendered on the server and work without JavaScript.
 
+pub mod blog;
 pub mod casework;
 pub mod config;
 pub mod demo;
+pub mod giveaways;
 pub mod phone;
 pub mod remote_support;
 pub mod server_config;
@@ -19,6 +21,7 @@ mod csrf;
 mod error;
 mod i18n;
 mod mailer;
+mod markdown;
 mod metrics;
 mod pages;
 mod passwords;

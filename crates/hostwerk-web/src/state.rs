@@ -30,7 +30,7 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
-        let phone_checks = config.phone_checks_per_10min;
+        let (phone_checks, comments) = (config.phone_checks_per_10min, config.comments_per_minute);
         let config = Arc::new(config);
         let mailer = Mailer::new(store.clone(), &config);
         Self(Arc::new(Shared {
@@ -38,7 +38,7 @@ impl AppState {
             config,
             mailer,
             views: Views::new(),
-            throttles: Throttles::new(phone_checks),
+            throttles: Throttles::new(phone_checks, comments),
             metrics: Metrics::default(),
         }))
     }

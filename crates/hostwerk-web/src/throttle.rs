@@ -19,6 +19,8 @@ pub(crate) struct Throttles {
     pub phone_checks_per_staff: SlidingWindow,
     /// Mail-client autoconfiguration requests (Thunderbird, Outlook) per client address.
     pub autoconfig_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// Blog comments per client address.
+    pub comments_per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 /// At most `limit` events per key within any `window`: an exact sliding window (a token bucket would let a
@@ -69,8 +71,9 @@ fn per_minute(n: u32) -> Quota {
 }
 
 impl Throttles {
-    /// The limits, with `phone_checks_per_10min` checks per staff member in any ten minutes.
-    pub fn new(phone_checks_per_10min: u32) -> Self {
+    /// The limits, with `phone_checks_per_10min` checks per staff member in any ten minutes and
+    /// `comments_per_minute` blog comments per client address.
+    pub fn new(phone_checks_per_10min: u32, comments_per_minute: u32) -> Self {
         Self {
             login_per_ip: RateLimiter::keyed(per_minute(30)),
             order_per_ip: RateLimiter::keyed(per_minute(10)),
@@ -78,6 +81,7 @@ impl Throttles {
             reminder_per_account: RateLimiter::keyed(Quota::per_hour(NonZeroU32::new(3).unwrap_or(NonZeroU32::MIN))),
             phone_checks_per_staff: SlidingWindow::new(phone_checks_per_10min, Duration::from_secs(600)),
             autoconfig_per_ip: RateLimiter::keyed(per_minute(60)),
+            comments_per_ip: RateLimiter::keyed(per_minute(comments_per_minute)),
         }
     }
 
@@ -88,6 +92,7 @@ impl Throttles {
         self.reminder_per_ip.retain_recent();
         self.reminder_per_account.retain_recent();
         self.autoconfig_per_ip.retain_recent();
+        self.comments_per_ip.retain_recent();
         self.phone_checks_per_staff.tidy();
     }
 }

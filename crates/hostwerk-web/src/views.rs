@@ -68,6 +68,10 @@ impl Views {
             "staff/cases.html",
             "staff/case.html",
             "staff/remote.html",
+            "staff/blog.html",
+            "blog/index.html",
+            "blog/post.html",
+            "blog/feed.xml",
         );
         env.add_function("t", |state: &State, key: &str| -> Value { crate::i18n::t_value(lang_of(state), key) });
         Self { env }

@@ -3,6 +3,7 @@
 mod cli_admin;
 mod cli_agent;
 mod cli_backup;
+mod cli_giveaway;
 mod cli_serve;
 mod logging;
 
@@ -29,6 +30,8 @@ enum Command {
     Backup(cli_backup::BackupArgs),
     /// Node agent: end customer processes that outlive the limit the panel sets (`hostwerk agent --help`).
     Agent(cli_agent::AgentArgs),
+    /// Blog giveaways: check a published draw (`hostwerk giveaway verify FILE`).
+    Giveaway(cli_giveaway::GiveawayArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,6 +42,7 @@ fn main() -> std::process::ExitCode {
         Command::Admin(args) => cli_admin::run(args),
         Command::Backup(args) => cli_backup::run(args),
         Command::Agent(args) => cli_agent::run(args),
+        Command::Giveaway(args) => cli_giveaway::run(args),
     };
     match result {
         Ok(code) => code,

@@ -6,13 +6,13 @@
 //! guarantee loop: the customer writes to management, declines a credit note, accepts the early end with the
 //! free month, and the dashboard shows the end a month later with the refund; then server configuration: the
 //! ManagedServer customer sets 3600 s and then off, an out-of-range value shows its message, SharedHosting is fixed;
-//! then a mailbox's settings page and its Thunderbird guide.
+//! then a mailbox's settings page and its Thunderbird guide; then a blog giveaway from post to published draw.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages. Without them the test prints
 //! `SKIPPED browser test: <reason>` and passes, except when `CI=true`, where it fails.
 //! `HOSTWERK_CHROMIUM` and `HOSTWERK_CHROMEDRIVER` override the binaries' paths.
 //! Screenshots go to `target/browser-order-done.png`, `target/browser-dashboard.png` and
-//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`, `target/browser-server-config.png`, `target/browser-mail-guide.png`
+//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`, `target/browser-server-config.png`, `target/browser-mail-guide.png`, `target/browser-giveaway.png`
 //! (and `target/browser-failure.png` when a step fails).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
@@ -543,10 +543,110 @@ async fn mail_setup(b: &Browser<'_>) -> anyhow::Result<()> {
     let title = b.wait_for("#guide-title").await?.text().await?;
     let steps = b.text("#guide-steps").await?;
     ensure!(title.contains("Thunderbird"), "guide title {title:?}");
-    ensure!(steps.contains("sslmailpool.ispgateway.de") && steps.contains("465"), "guide steps lack the values: {steps:?}");
+    ensure!(
+        steps.contains("sslmailpool.ispgateway.de") && steps.contains("465"),
+        "guide steps lack the values: {steps:?}"
+    );
     let shot = b.screenshot("browser-mail-guide.png").await?;
     say(&format!("browser test: mailbox settings and Thunderbird guide; screenshot {}", shot.display()));
     b.logout().await
+}
+
+/// Comments on the post as a visitor (the form's own CSRF token).
+async fn comment_on(b: &Browser<'_>, slug: &str, name: &str, email: &str, text: &str) -> anyhow::Result<()> {
+    b.open(&format!("/blog/{slug}")).await?;
+    b.wait_for("#comment-form").await?;
+    b.fill("#c-name", name).await?;
+    b.fill("#c-email", email).await?;
+    b.fill("#c-text", text).await?;
+    b.find("#comment-form button[type=submit]").await?.click().await?;
+    b.wait_for("p.notice").await?;
+    Ok(())
+}
+
+/// A giveaway: management publishes a post with a giveaway closing in a few seconds, three customers comment
+/// (one twice), management approves the comments, closes and draws; the post shows the numbered entries with
+/// the merge note and the winners.
+async fn giveaway(b: &Browser<'_>) -> anyhow::Result<()> {
+    staff_login(b, "chef", "demo-chef-1").await?;
+    b.open("/staff/blog").await?;
+    b.wait_for("#new-post").await?;
+    b.fill("#title", "Drei Tickets zu gewinnen").await?;
+    b.find("select#category").await?.select_by_value("Juhuu").await?;
+    b.fill("#tags", "Gewinnspiel").await?;
+    b.fill("#body", "Kommentiert bis heute Abend und gewinnt eines von **drei** Tickets!").await?;
+    b.find("#new-post button[type=submit]").await?.click().await?;
+    b.wait_for("p.notice").await?;
+    let slug = "drei-tickets-zu-gewinnen";
+    let closes = (chrono::Utc::now() + chrono::Duration::seconds(25))
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    let form = format!("form[action='/staff/blog/{slug}/giveaway']");
+    b.find(&format!("#staff-posts details:has({form}) summary")).await?.click().await?;
+    b.fill(&format!("{form} input[name=prize]"), "ein Konferenzticket").await?;
+    b.c.execute(
+        &format!("document.querySelector(\"{form} input[name=closes_at]\").value = arguments[0];"),
+        vec![serde_json::json!(closes)],
+    )
+    .await?;
+    b.find(&format!("{form} button[type=submit]")).await?.click().await?;
+    let notice = b.wait_for("p.notice").await?.text().await?;
+    ensure!(notice.contains("Gewinnspiel ist angelegt"), "the giveaway was not created: {notice:?}");
+    staff_logout(b).await?;
+
+    for (name, email, text) in [
+        ("Daniel Rad", "daniel@example.org", "Ich wäre gern dabei!"),
+        ("Torben", "torben@example.org", "Tolle Aktion."),
+        ("Phil", "phil@example.org", "Da mache ich mit."),
+        ("Torben", "torben@example.org", "Nochmal ich :)"),
+    ] {
+        comment_on(b, slug, name, email, text).await?;
+    }
+    let commitment = b.text("#commitment").await?;
+    ensure!(commitment.len() == 64, "no commitment shown: {commitment:?}");
+
+    staff_login(b, "chef", "demo-chef-1").await?;
+    b.open("/staff/blog").await?;
+    b.wait_for("#pending").await?;
+    while b.c.find(Locator::Css("#pending form[action$='/approve'] button")).await.is_ok() {
+        b.find("#pending form[action$='/approve'] button").await?.click().await?;
+        b.wait_for("p.notice").await?;
+    }
+    // wait for the closing time, then close and draw
+    let deadline = Instant::now() + Duration::from_secs(40);
+    loop {
+        b.open("/staff/blog").await?;
+        b.wait_for("#staff-posts").await?;
+        let draw = format!("form[action='/staff/blog/{slug}/giveaway/draw']");
+        b.find(&format!("#staff-posts details:has({draw}) summary")).await?.click().await?;
+        b.find(&format!("{draw} button[type=submit]")).await?.click().await?;
+        b.wait_for("main").await?;
+        if b.path().await? == format!("/blog/{slug}") {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "the draw was refused until the deadline: {}",
+            b.text("#error").await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let entries = b.wait_for("#entries").await?.text().await?;
+    ensure!(entries.contains("Daniel Rad") && entries.contains("Phil"), "entries: {entries:?}");
+    ensure!(entries.contains("zusammengefasst"), "no merge note for Torben: {entries:?}");
+    let count = b.c.find_all(Locator::Css("#entries li")).await?.len();
+    ensure!(count == 3, "{count} entries, expected 3 (Torben merged)");
+    let winners = b.c.find_all(Locator::Css("#winners li")).await?.len();
+    ensure!(winners == 3, "{winners} winners shown");
+    let shot = b.screenshot("browser-giveaway.png").await?;
+    say(&format!("browser test: giveaway drawn with 3 entries and 3 winners; screenshot {}", shot.display()));
+    staff_logout_from_anywhere(b).await
+}
+
+async fn staff_logout_from_anywhere(b: &Browser<'_>) -> anyhow::Result<()> {
+    b.open("/staff").await?;
+    staff_logout(b).await
 }
 
 async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
@@ -558,6 +658,7 @@ async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     guarantee_loop(b).await.context("guarantee loop")?;
     server_configuration(b).await.context("server configuration")?;
     mail_setup(b).await.context("mail setup")?;
+    giveaway(b).await.context("giveaway")?;
     Ok(())
 }
 

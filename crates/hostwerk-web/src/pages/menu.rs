@@ -97,9 +97,10 @@ async fn dashboard(
     Query(q): Query<Done>,
 ) -> Result<Html<String>, PageError> {
     let data = customer_context(&state, &customer, ctx.lang).await?;
+    let advisories = crate::blog::advisory_banners(&state, &customer).await?;
     state.views.render(
         "menu/dashboard.html",
-        context! { done => q.done, ..minijinja::value::merge_maps([data, ctx.base(&state)]) },
+        context! { done => q.done, advisories, ..minijinja::value::merge_maps([data, ctx.base(&state)]) },
     )
 }
 

@@ -1,5 +1,6 @@
 //! The HTML pages: public pages, the customer menu (`/menu`) and the staff console (`/staff`).
 
+mod blog;
 mod case_views;
 mod mail_setup;
 pub(crate) mod menu;
@@ -31,6 +32,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(remote::routes())
         .merge(menu_server::routes())
         .merge(mail_setup::routes())
+        .merge(blog::routes())
 }
 
 /// `?done=…` after a redirect: which success notice a page shows.
