@@ -56,6 +56,8 @@ pub struct Advisory {
     /// Tariff ids it is meant for; empty: every customer.
     pub tariffs: Vec<String>,
     pub post_id: Option<i64>,
+    /// The address of its blog post.
+    pub post_slug: Option<String>,
     pub published_at: DateTime<Utc>,
 }
 
@@ -112,7 +114,31 @@ fn comment_from_row(r: &impl RowRead) -> Result<Comment, StoreError> {
     })
 }
 
-fn advisory_from_row(r: &impl RowRead) -> Result<Advisory, StoreError> {
+/// Advisory columns (`a`) with the post's address (`p`).
+const ADVISORY_SELECT: &str = "SELECT a.id, a.title, a.body, a.severity, a.tariffs, a.post_id, p.slug AS post_slug, \
+     a.published_at FROM advisories a LEFT JOIN posts p ON p.id = a.post_id";
+
+/// The advisories customer `$1` has not dismissed (newest 20), before filtering by tariff.
+pub(crate) const OPEN_ADVISORIES_SELECT: &str = "SELECT a.id, a.title, a.body, a.severity, a.tariffs, a.post_id, \
+     p.slug AS post_slug, a.published_at FROM advisories a LEFT JOIN posts p ON p.id = a.post_id \
+     WHERE NOT EXISTS (SELECT 1 FROM advisory_dismissals d WHERE d.advisory_id = a.id AND d.customer_id = $1) \
+     ORDER BY a.id DESC LIMIT 20";
+
+/// Keeps the advisories meant for everyone or for a tariff of one of the customer's running contracts.
+pub(crate) fn for_contracts(advisories: Vec<Advisory>, contracts: &[crate::Contract]) -> Vec<Advisory> {
+    advisories
+        .into_iter()
+        .filter(|a| {
+            a.tariffs.is_empty()
+                || contracts.iter().any(|c| {
+                    c.status != hostwerk_domain::ContractStatus::Terminated
+                        && a.tariffs.iter().any(|t| t == c.tariff_id.as_str())
+                })
+        })
+        .collect()
+}
+
+pub(crate) fn advisory_from_row(r: &impl RowRead) -> Result<Advisory, StoreError> {
     let tariffs = get_str(r, "tariffs")?;
     Ok(Advisory {
         id: get_i64(r, "id")?,
@@ -121,6 +147,7 @@ fn advisory_from_row(r: &impl RowRead) -> Result<Advisory, StoreError> {
         severity: get_str(r, "severity")?,
         tariffs: tariffs.split(',').filter(|t| !t.is_empty()).map(str::to_owned).collect(),
         post_id: get_opt_i64(r, "post_id")?,
+        post_slug: get_opt_str(r, "post_slug")?,
         published_at: ts(get_i64(r, "published_at")?),
     })
 }
@@ -326,37 +353,15 @@ impl Store {
 
     /// Every advisory, newest first.
     pub async fn advisories(&self) -> Result<Vec<Advisory>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, title, body, severity, tariffs, post_id, published_at FROM advisories ORDER BY id DESC LIMIT 200",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows =
+            sqlx::query(&format!("{ADVISORY_SELECT} ORDER BY a.id DESC LIMIT 200")).fetch_all(&self.pool).await?;
         rows.iter().map(advisory_from_row).collect()
     }
 
-    /// The advisories the customer has not dismissed and that are meant for one of their tariffs.
+    /// The advisories the customer has not dismissed and that are meant for one of their tariffs (the
+    /// dashboard reads them with [`Store::overview`]).
     pub async fn advisories_for(&self, customer: CustomerId) -> Result<Vec<Advisory>, StoreError> {
-        let tariffs: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT tariff_id FROM contracts WHERE customer_id = $1 AND status <> 'terminated'",
-        )
-        .bind(customer.0)
-        .fetch_all(&self.pool)
-        .await?;
-        let rows = sqlx::query(
-            "SELECT id, title, body, severity, tariffs, post_id, published_at FROM advisories a \
-             WHERE NOT EXISTS (SELECT 1 FROM advisory_dismissals d WHERE d.advisory_id = a.id AND d.customer_id = $1) \
-             ORDER BY id DESC LIMIT 20",
-        )
-        .bind(customer.0)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(advisory_from_row)
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .filter(|a| a.tariffs.is_empty() || a.tariffs.iter().any(|t| tariffs.contains(t)))
-            .collect())
+        Ok(self.overview(customer).await?.advisories)
     }
 
     /// The customer hides an advisory's banner.

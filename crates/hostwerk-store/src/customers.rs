@@ -284,8 +284,17 @@ impl Store {
             }
         }
         let mut conn = self.pool.acquire().await?;
+        let contracts = contracts_on(&mut conn, customer).await?;
+        let advisories = sqlx::query(crate::blog::OPEN_ADVISORIES_SELECT)
+            .bind(customer.0)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(crate::blog::advisory_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(CustomerOverview {
-            contracts: contracts_on(&mut conn, customer).await?,
+            advisories: crate::blog::for_contracts(advisories, &contracts),
+            contracts,
             domains: domains_on(&mut conn, customer).await?,
             mailboxes: mailboxes_on(&mut conn, customer).await?,
             refunds: sqlx::query(crate::cases::REFUNDS_SELECT)

@@ -210,4 +210,6 @@ pub struct CustomerOverview {
     pub mailboxes: Vec<Mailbox>,
     /// Refunds after early contract ends.
     pub refunds: Vec<crate::Refund>,
+    /// Security advisories for the customer's tariffs that the customer has not dismissed.
+    pub advisories: Vec<crate::Advisory>,
 }

@@ -83,13 +83,15 @@ impl InlineReader {
 }
 
 fn read_overview(conn: &Connection, customer: CustomerId) -> Result<CustomerOverview, StoreError> {
+    let contracts =
+        read_all(conn, &format!("{CONTRACT_SELECT} WHERE c.customer_id = $1 ORDER BY c.seq"), customer, |r| {
+            contract_from_row(r)
+        })?;
+    let advisories =
+        read_all(conn, crate::blog::OPEN_ADVISORIES_SELECT, customer, |r| crate::blog::advisory_from_row(r))?;
     Ok(CustomerOverview {
-        contracts: read_all(
-            conn,
-            &format!("{CONTRACT_SELECT} WHERE c.customer_id = $1 ORDER BY c.seq"),
-            customer,
-            |r| contract_from_row(r),
-        )?,
+        advisories: crate::blog::for_contracts(advisories, &contracts),
+        contracts,
         domains: read_all(conn, DOMAINS_SELECT, customer, |r| domain_from_row(r))?,
         mailboxes: read_all(conn, MAILBOXES_SELECT, customer, |r| mailbox_from_row(r))?,
         refunds: read_all(conn, crate::cases::REFUNDS_SELECT, customer, |r| crate::cases::refund_from_row(r))?,

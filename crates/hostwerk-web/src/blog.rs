@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use chrono::Utc;
 use hostwerk_domain::{EmailAddress, StaffRole};
-use hostwerk_store::{Actor, Customer, NewPost, StaffUser};
+use hostwerk_store::{Actor, NewPost, StaffUser};
 
 use crate::service::ServiceError;
 use crate::AppState;
@@ -189,27 +189,6 @@ pub async fn publish_advisory(
     state.store.create_advisory(&post.title, &post.body, severity, &tariffs, Some(post.id)).await?;
     state.store.audit(&Actor::staff(staff), "advisory.published", &slug, severity).await?;
     Ok(slug)
-}
-
-/// The advisories the customer should see.
-pub async fn customer_advisories(
-    state: &AppState,
-    customer: &Customer,
-) -> Result<Vec<hostwerk_store::Advisory>, ServiceError> {
-    Ok(state.store.advisories_for(customer.id).await?)
-}
-
-/// The banners of the customer's advisories (title, severity, the post's address).
-pub async fn advisory_banners(state: &AppState, customer: &Customer) -> Result<Vec<minijinja::Value>, ServiceError> {
-    let mut out = Vec::new();
-    for a in customer_advisories(state, customer).await? {
-        let slug = match a.post_id {
-            Some(id) => state.store.post(id).await.map(|p| p.slug).unwrap_or_default(),
-            None => String::new(),
-        };
-        out.push(minijinja::context! { id => a.id, title => a.title, severity => a.severity, slug });
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

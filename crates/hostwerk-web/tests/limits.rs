@@ -180,6 +180,20 @@ async fn the_server_configuration_page() {
         .id;
     let r = erika.submit("/menu/server", &format!("/menu/server/{id}/limit"), &[("mode", "off")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // the kill log on the page: what an agent of the contract's node reported
+    let web001 = app.store.node_by_name(&hostwerk_domain::NodeName::parse("web001").unwrap()).await.unwrap();
+    let kill = hostwerk_store::NewProcessKill {
+        system_user: "k1000001c1",
+        pid: 31337,
+        comm: "php-cgi",
+        runtime_seconds: 183,
+        signal: "TERM",
+        at: chrono::Utc::now().timestamp(),
+    };
+    assert_eq!(app.store.record_process_kills(web001.id, &[kill]).await.unwrap(), 1);
+    let (_, page) = erika.get_text("/menu/server").await;
+    let row = texts(&page, "table.kills tbody tr").remove(0);
+    assert!(row.contains("php-cgi") && row.contains("31337") && row.contains("183 s") && row.contains("TERM"), "{row}");
 
     // ManagedServer: set 3600, then off; a value out of range shows the clear message
     let max = app.browser();

@@ -66,8 +66,12 @@ async fn customer_context(
     customer: &hostwerk_store::Customer,
     lang: Language,
 ) -> Result<Value, PageError> {
-    let hostwerk_store::CustomerOverview { contracts, domains, mailboxes, refunds } =
+    let hostwerk_store::CustomerOverview { contracts, domains, mailboxes, refunds, advisories } =
         state.store.overview(customer.id).await?;
+    let advisories: Vec<Value> = advisories
+        .iter()
+        .map(|a| context! { id => a.id, title => a.title, severity => a.severity, slug => a.post_slug })
+        .collect();
     let domain_views: Vec<_> = domains
         .iter()
         .map(|d| context! { id => d.id, name => d.name.as_str(), contract_id => d.contract_id })
@@ -87,6 +91,7 @@ async fn customer_context(
             .collect::<Vec<_>>(),
         domains => domain_views,
         mailboxes => mailbox_views,
+        advisories,
     })
 }
 
@@ -97,10 +102,9 @@ async fn dashboard(
     Query(q): Query<Done>,
 ) -> Result<Html<String>, PageError> {
     let data = customer_context(&state, &customer, ctx.lang).await?;
-    let advisories = crate::blog::advisory_banners(&state, &customer).await?;
     state.views.render(
         "menu/dashboard.html",
-        context! { done => q.done, advisories, ..minijinja::value::merge_maps([data, ctx.base(&state)]) },
+        context! { done => q.done, ..minijinja::value::merge_maps([data, ctx.base(&state)]) },
     )
 }
 
