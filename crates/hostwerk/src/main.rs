@@ -5,6 +5,7 @@ mod cli_agent;
 mod cli_backup;
 mod cli_giveaway;
 mod cli_serve;
+mod cli_sim;
 mod logging;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +33,8 @@ enum Command {
     Agent(cli_agent::AgentArgs),
     /// Blog giveaways: check a published draw (`hostwerk giveaway verify FILE`).
     Giveaway(cli_giveaway::GiveawayArgs),
+    /// Capacity planning: simulate a night of backups with the real scheduler (`hostwerk sim nightly --help`).
+    Sim(cli_sim::SimArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -43,6 +46,7 @@ fn main() -> std::process::ExitCode {
         Command::Backup(args) => cli_backup::run(args),
         Command::Agent(args) => cli_agent::run(args),
         Command::Giveaway(args) => cli_giveaway::run(args),
+        Command::Sim(args) => cli_sim::run(args),
     };
     match result {
         Ok(code) => code,
