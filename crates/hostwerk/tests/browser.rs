@@ -258,6 +258,27 @@ impl Browser<'_> {
         self.find("main form.form button[type=submit]").await?.click().await.context("cannot click the submit button")
     }
 
+    /// Clicks `css` and waits until the browser has loaded the page the click leads to (the old page is
+    /// marked first, so an element that also stood on the old page cannot be mistaken for the answer).
+    async fn click_and_load(&self, css: &str) -> anyhow::Result<()> {
+        self.c.execute("window.__hwOldPage = true;", vec![]).await?;
+        self.find(css).await?.click().await.with_context(|| format!("cannot click {css}"))?;
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        loop {
+            let waiting = self
+                .c
+                .execute("return window.__hwOldPage === true || document.readyState !== 'complete';", vec![])
+                .await
+                .map(|v| v.as_bool().unwrap_or(true))
+                .unwrap_or(true);
+            if !waiting {
+                return Ok(());
+            }
+            ensure!(Instant::now() < deadline, "no new page within {STEP_TIMEOUT:?} after clicking {css}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn path(&self) -> anyhow::Result<String> {
         Ok(self.c.current_url().await?.path().to_owned())
     }
@@ -590,7 +611,7 @@ async fn giveaway(b: &Browser<'_>) -> anyhow::Result<()> {
         vec![serde_json::json!(closes)],
     )
     .await?;
-    b.find(&format!("{form} button[type=submit]")).await?.click().await?;
+    b.click_and_load(&format!("{form} button[type=submit]")).await?;
     let notice = b.wait_for("p.notice").await?.text().await?;
     ensure!(notice.contains("Gewinnspiel ist angelegt"), "the giveaway was not created: {notice:?}");
     staff_logout(b).await?;
@@ -610,8 +631,7 @@ async fn giveaway(b: &Browser<'_>) -> anyhow::Result<()> {
     b.open("/staff/blog").await?;
     b.wait_for("#pending").await?;
     while b.c.find(Locator::Css("#pending form[action$='/approve'] button")).await.is_ok() {
-        b.find("#pending form[action$='/approve'] button").await?.click().await?;
-        b.wait_for("p.notice").await?;
+        b.click_and_load("#pending form[action$='/approve'] button").await?;
     }
     // wait for the closing time, then close and draw
     let deadline = Instant::now() + Duration::from_secs(40);
@@ -620,8 +640,7 @@ async fn giveaway(b: &Browser<'_>) -> anyhow::Result<()> {
         b.wait_for("#staff-posts").await?;
         let draw = format!("form[action='/staff/blog/{slug}/giveaway/draw']");
         b.find(&format!("#staff-posts details:has({draw}) summary")).await?.click().await?;
-        b.find(&format!("{draw} button[type=submit]")).await?.click().await?;
-        b.wait_for("main").await?;
+        b.click_and_load(&format!("{draw} button[type=submit]")).await?;
         if b.path().await? == format!("/blog/{slug}") {
             break;
         }
