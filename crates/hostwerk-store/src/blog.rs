@@ -206,12 +206,24 @@ impl Store {
         Ok(id)
     }
 
+    /// Fills in the tags of `posts` with one query.
     async fn with_tags(&self, mut posts: Vec<Post>) -> Result<Vec<Post>, StoreError> {
-        for p in &mut posts {
-            p.tags = sqlx::query_scalar("SELECT tag FROM post_tags WHERE post_id = $1 ORDER BY tag")
-                .bind(p.id)
-                .fetch_all(&self.pool)
-                .await?;
+        if posts.is_empty() {
+            return Ok(posts);
+        }
+        // Post ids are integers from the database, written into the statement as numbers.
+        let ids: Vec<String> = posts.iter().map(|p| p.id.to_string()).collect();
+        let rows = sqlx::query(&format!(
+            "SELECT post_id, tag FROM post_tags WHERE post_id IN ({}) ORDER BY tag",
+            ids.join(", ")
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            let id = get_i64(r, "post_id")?;
+            if let Some(p) = posts.iter_mut().find(|p| p.id == id) {
+                p.tags.push(get_str(r, "tag")?);
+            }
         }
         Ok(posts)
     }
@@ -356,12 +368,6 @@ impl Store {
         let rows =
             sqlx::query(&format!("{ADVISORY_SELECT} ORDER BY a.id DESC LIMIT 200")).fetch_all(&self.pool).await?;
         rows.iter().map(advisory_from_row).collect()
-    }
-
-    /// The advisories the customer has not dismissed and that are meant for one of their tariffs (the
-    /// dashboard reads them with [`Store::overview`]).
-    pub async fn advisories_for(&self, customer: CustomerId) -> Result<Vec<Advisory>, StoreError> {
-        Ok(self.overview(customer).await?.advisories)
     }
 
     /// The customer hides an advisory's banner.

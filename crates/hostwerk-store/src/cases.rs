@@ -13,13 +13,9 @@ use sqlx::{Any, Transaction};
 
 use crate::phone::insert_tariff_change;
 use crate::{
-    get_i64, get_opt_i64, get_opt_str, get_str, now_ts, ts, CustomerId, NewTariffChange, RowRead, StaffId, Store,
-    StoreError,
+    corrupt, get_i64, get_opt_i64, get_opt_str, get_str, now_ts, ts, CustomerId, NewTariffChange, RowRead, StaffId,
+    Store, StoreError,
 };
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
-}
 
 fn iso(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
@@ -48,6 +44,26 @@ impl CaseScope<'_> {
                 let list: Vec<String> = channels.iter().map(|c| format!("'{}'", c.as_str())).collect();
                 format!("k.channel IN ({})", list.join(", "))
             }
+        }
+    }
+
+    /// The placeholder number after the scope's own parameters.
+    fn next_param(&self) -> usize {
+        if self.customer().is_some() {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Binds the scope's parameter (the customer's id), if it has one.
+    fn bind<'q>(
+        &self,
+        q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        match self.customer() {
+            Some(id) => q.bind(id),
+            None => q,
         }
     }
 
@@ -408,7 +424,7 @@ impl Store {
     /// The cases in `scope`, most recently updated first.
     pub async fn cases(&self, scope: CaseScope<'_>, filter: &CaseFilter) -> Result<Vec<CaseSummary>, StoreError> {
         let mut sql = format!("{CASE_SELECT} WHERE {}", scope.condition(1));
-        let mut next = if scope.customer().is_some() { 2 } else { 1 };
+        let mut next = scope.next_param();
         if filter.status.is_some() {
             sql.push_str(&format!(" AND k.status = ${next}"));
             next += 1;
@@ -421,10 +437,7 @@ impl Store {
             sql.push_str(&format!(" AND LOWER(k.subject) LIKE ${next}"));
         }
         sql.push_str(&format!(" ORDER BY k.updated_at DESC, k.id DESC LIMIT {}", filter.limit.clamp(1, 500)));
-        let mut q = sqlx::query(&sql);
-        if let Some(id) = scope.customer() {
-            q = q.bind(id);
-        }
+        let mut q = scope.bind(sqlx::query(&sql));
         if let Some(status) = filter.status {
             q = q.bind(status.as_str());
         }
@@ -440,13 +453,14 @@ impl Store {
 
     /// One case in `scope` with its timeline (internal notes only for staff) and proposals.
     pub async fn case_detail(&self, scope: CaseScope<'_>, case_id: i64) -> Result<CaseDetail, StoreError> {
-        let first = if scope.customer().is_some() { 2 } else { 1 };
+        let first = scope.next_param();
         let sql = format!("{CASE_SELECT} WHERE {} AND k.id = ${first}", scope.condition(1));
-        let mut q = sqlx::query(&sql);
-        if let Some(id) = scope.customer() {
-            q = q.bind(id);
-        }
-        let row = q.bind(case_id).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound)?;
+        let row = scope
+            .bind(sqlx::query(&sql))
+            .bind(case_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let case = case_from_row(&row)?;
         let visible = if scope.shows_internal() { "" } else { " AND visible = 1" };
         let events = sqlx::query(&format!(
@@ -476,14 +490,11 @@ impl Store {
         scope: CaseScope<'_>,
         case_id: i64,
     ) -> Result<(CustomerId, CaseChannel), StoreError> {
-        let first = if scope.customer().is_some() { 2 } else { 1 };
+        let first = scope.next_param();
         let sql =
             format!("SELECT k.customer_id, k.channel FROM cases k WHERE {} AND k.id = ${first}", scope.condition(1));
-        let mut q = sqlx::query(&sql);
-        if let Some(id) = scope.customer() {
-            q = q.bind(id);
-        }
-        let row = q.bind(case_id).fetch_optional(&mut **tx).await?.ok_or(StoreError::NotFound)?;
+        let row =
+            scope.bind(sqlx::query(&sql)).bind(case_id).fetch_optional(&mut **tx).await?.ok_or(StoreError::NotFound)?;
         Ok((
             CustomerId(get_i64(&row, "customer_id")?),
             CaseChannel::parse(&get_str(&row, "channel")?).map_err(|e| corrupt("channel", e))?,
@@ -522,15 +533,6 @@ impl Store {
         insert_event(&mut tx, case_id, event, None, now_ts()).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// The statuses of a case's proposals (for the rule that one proposal is open at a time).
-    pub async fn proposal_statuses(&self, case_id: i64) -> Result<Vec<ProposalStatus>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT status FROM proposals WHERE case_id = $1")
-            .bind(case_id)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(|s| ProposalStatus::parse(s).map_err(|e| corrupt("proposal status", e))).collect()
     }
 
     /// Records a proposal on a case in `scope` with its timeline entry. Two open proposals on one case are
@@ -579,16 +581,17 @@ impl Store {
 
     /// One proposal of a case in `scope`.
     pub async fn proposal(&self, scope: CaseScope<'_>, proposal_id: i64) -> Result<Proposal, StoreError> {
-        let first = if scope.customer().is_some() { 2 } else { 1 };
+        let first = scope.next_param();
         let sql = format!(
             "SELECT {PROPOSAL_COLUMNS} FROM proposals p JOIN cases k ON k.id = p.case_id WHERE {} AND p.id = ${first}",
             scope.condition(1)
         );
-        let mut q = sqlx::query(&sql);
-        if let Some(id) = scope.customer() {
-            q = q.bind(id);
-        }
-        let row = q.bind(proposal_id).fetch_optional(&self.pool).await?.ok_or(StoreError::NotFound)?;
+        let row = scope
+            .bind(sqlx::query(&sql))
+            .bind(proposal_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         proposal_from_row(&row)
     }
 
@@ -605,17 +608,18 @@ impl Store {
     ) -> Result<Result<(), ProposalStatus>, StoreError> {
         let now = now_ts();
         let mut tx = self.pool.begin().await?;
-        let first = if scope.customer().is_some() { 2 } else { 1 };
+        let first = scope.next_param();
         let sql = format!(
             "SELECT p.case_id, p.customer_id, p.status FROM proposals p JOIN cases k ON k.id = p.case_id \
              WHERE {} AND p.id = ${first}",
             scope.condition(1)
         );
-        let mut q = sqlx::query(&sql);
-        if let Some(id) = scope.customer() {
-            q = q.bind(id);
-        }
-        let row = q.bind(proposal_id).fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let row = scope
+            .bind(sqlx::query(&sql))
+            .bind(proposal_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         let case_id = get_i64(&row, "case_id")?;
         let customer = get_i64(&row, "customer_id")?;
         let updated = sqlx::query(

@@ -8,15 +8,11 @@ use hostwerk_domain::{
 use sqlx::{Any, AnyConnection, Transaction};
 
 use crate::{
-    get_i64, get_opt_str, get_str, now_ts, ts, Contract, Customer, CustomerCredentials, CustomerId, CustomerOverview,
-    Domain, Mailbox, NewContract, NewCustomer, RowRead, Store, StoreError,
+    corrupt, get_i64, get_opt_str, get_str, now_ts, ts, Contract, Customer, CustomerCredentials, CustomerId,
+    CustomerOverview, Domain, Mailbox, NewContract, NewCustomer, RowRead, Store, StoreError,
 };
 
 const CUSTOMER_COLUMNS: &str = "id, number, name, email, street, postal_code, city, country, language, created_at";
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
-}
 
 pub(crate) fn customer_from_row(r: &impl RowRead) -> Result<Customer, StoreError> {
     Ok(Customer {

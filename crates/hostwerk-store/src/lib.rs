@@ -120,6 +120,11 @@ impl Store {
     }
 }
 
+/// A stored value that does not parse: the database holds something the code never writes.
+pub(crate) fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
 pub(crate) fn now_ts() -> i64 {
     Utc::now().timestamp()
 }

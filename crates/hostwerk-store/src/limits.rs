@@ -6,11 +6,7 @@ use hostwerk_domain::{NodeName, NodeRole, ProcessLimit, SystemUser};
 use serde::Serialize;
 
 use crate::token::{hash_token, new_token};
-use crate::{get_i64, get_str, now_ts, ts, Actor, CustomerId, Node, RowRead, Store, StoreError};
-
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(format!("{what}: {e}"))
-}
+use crate::{corrupt, get_i64, get_str, now_ts, ts, Actor, CustomerId, Node, RowRead, Store, StoreError};
 
 /// The limit of one system user on a node.
 #[derive(Debug, Clone, Serialize)]

@@ -144,14 +144,14 @@ pub enum CustomerDecision {
     Decline,
 }
 
-/// The customer accepts or declines an open proposal; an accepted one is booked at once.
+/// The customer accepts or declines an open proposal; an accepted one is booked at once. Returns the case id.
 pub async fn decide_proposal(
     state: &AppState,
     customer: &Customer,
     proposal_id: i64,
     decision: CustomerDecision,
     comment: &str,
-) -> Result<(), ServiceError> {
+) -> Result<i64, ServiceError> {
     let scope = CaseScope::Customer(customer.id);
     let proposal = state.store.proposal(scope, proposal_id).await?;
     let domain_decision = match decision {
@@ -221,7 +221,8 @@ pub async fn decide_proposal(
         &format!("{}: {} ({})", customer.number, kind, proposal.kind.as_str()),
     )
     .await?;
-    tell_customer(state, customer, proposal.case_id, key, &summary).await
+    tell_customer(state, customer, proposal.case_id, key, &summary).await?;
+    Ok(proposal.case_id)
 }
 
 /// What accepting `proposal` books, and a sentence saying so in the customer's language.
@@ -578,8 +579,8 @@ pub async fn propose(
     Ok(id)
 }
 
-/// Management takes back an open proposal.
-pub async fn withdraw(state: &AppState, staff: &StaffUser, proposal_id: i64) -> Result<(), ServiceError> {
+/// Management takes back an open proposal. Returns the case id.
+pub async fn withdraw(state: &AppState, staff: &StaffUser, proposal_id: i64) -> Result<i64, ServiceError> {
     if staff.role != StaffRole::Management {
         return Err(ServiceError::Forbidden);
     }
@@ -616,7 +617,7 @@ pub async fn withdraw(state: &AppState, staff: &StaffUser, proposal_id: i64) -> 
             "",
         )
         .await?;
-    Ok(())
+    Ok(proposal.case_id)
 }
 
 /// Response-time figures of one queue over the last 30 days.

@@ -177,16 +177,21 @@ async fn decide(
     decision: CustomerDecision,
     comment: &str,
 ) -> Result<Response, PageError> {
-    let proposal = state.store.proposal(hostwerk_store::CaseScope::Customer(customer.id), proposal_id).await?;
     match casework::decide_proposal(&state, &customer, proposal_id, decision, comment).await {
-        Ok(()) => {
+        Ok(case_id) => {
             let done = match decision {
                 CustomerDecision::Accept { .. } => "proposal_accepted",
                 CustomerDecision::Decline => "proposal_declined",
             };
-            Ok(Redirect::to(&format!("/menu/service/{}?done={done}", proposal.case_id)).into_response())
+            Ok(Redirect::to(&format!("/menu/service/{case_id}?done={done}")).into_response())
         }
-        Err(e) => case_error(&state, &ctx, &customer, proposal.case_id, e).await,
+        Err(ServiceError::NotFound) => Err(PageError::NotFound),
+        Err(e) => {
+            // The proposal exists (the use case found it): its case is the page that shows the reason.
+            let scope = hostwerk_store::CaseScope::Customer(customer.id);
+            let case_id = state.store.proposal(scope, proposal_id).await?.case_id;
+            case_error(&state, &ctx, &customer, case_id, e).await
+        }
     }
 }
 

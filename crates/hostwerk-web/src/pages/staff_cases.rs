@@ -224,8 +224,13 @@ async fn withdraw(
     Path(id): Path<i64>,
     CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
 ) -> Result<Response, PageError> {
-    let channels = casework::channels(&me);
-    let proposal = state.store.proposal(hostwerk_store::CaseScope::Staff(&channels), id).await?;
-    let result = casework::withdraw(&state, &me, id).await;
-    after(&state, &ctx, &me, proposal.case_id, result, "withdrawn").await
+    match casework::withdraw(&state, &me, id).await {
+        Ok(case_id) => Ok(Redirect::to(&format!("/staff/cases/{case_id}?done=withdrawn")).into_response()),
+        Err(ServiceError::NotFound) => Err(PageError::NotFound),
+        Err(e) => {
+            let channels = casework::channels(&me);
+            let case_id = state.store.proposal(hostwerk_store::CaseScope::Staff(&channels), id).await?.case_id;
+            after(&state, &ctx, &me, case_id, Err(e), "withdrawn").await
+        }
+    }
 }
