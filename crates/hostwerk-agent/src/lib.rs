@@ -11,6 +11,7 @@
 
 pub mod clock;
 pub mod enforcer;
+pub mod jobs;
 pub mod policy;
 pub mod proc_stat;
 pub mod proc_status;
@@ -21,7 +22,7 @@ pub mod signal;
 
 pub use clock::{ClockTicks, Now};
 pub use enforcer::{Control, Enforcer, EnforcerError, DEFAULT_SCAN_INTERVAL};
-pub use policy::{resolve_user, EnforcedLimit, Policy, PolicyError, UserLimit, DEFAULT_GRACE};
+pub use policy::{resolve_owner, resolve_user, EnforcedLimit, Policy, PolicyError, UserLimit, DEFAULT_GRACE};
 pub use report::{KillReport, KillSignal};
 pub use scan::{Candidate, ScanError, Scanner};
 pub use signal::{send_verified, Mismatch, Outcome, SignalError, Target};

@@ -134,6 +134,15 @@ pub fn resolve_user(name: &str) -> Result<u32, PolicyError> {
     }
 }
 
+/// The uid and primary gid of a user name (restored files are given to the contract's system user).
+pub fn resolve_owner(name: &str) -> Result<(u32, u32), PolicyError> {
+    match nix::unistd::User::from_name(name) {
+        Ok(Some(user)) => Ok((user.uid.as_raw(), user.gid.as_raw())),
+        Ok(None) => Err(PolicyError::UnknownUser(name.to_owned())),
+        Err(source) => Err(PolicyError::Lookup { name: name.to_owned(), source }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

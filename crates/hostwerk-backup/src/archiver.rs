@@ -44,6 +44,8 @@ pub struct BackupOptions {
     pub threads: Option<usize>,
     /// Do not use a parent snapshot (read every file).
     pub force: bool,
+    /// Record this time instead of now (imports, and simulations of many nights as in `bench/`).
+    pub time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Result of a backup.
@@ -538,7 +540,7 @@ pub fn backup(
     progress: &dyn Progress,
 ) -> Result<BackupResult> {
     let start = Instant::now();
-    let time = chrono::Utc::now();
+    let time = opts.time.unwrap_or_else(chrono::Utc::now);
     let _lock = Lock::shared(repo, std::time::Duration::from_secs(30))?;
     let host = opts.host.clone().unwrap_or_else(hostname);
     let (paths, display_paths): (Vec<PathBuf>, Vec<String>) = match &opts.stdin_name {

@@ -3,6 +3,7 @@
 //! Every value that enters from outside (a form, a config file, the database) is parsed into one of these
 //! types; once constructed, a value is valid. Storage, HTTP and the backup engine live in other crates.
 
+pub mod backup_job;
 pub mod calendar;
 pub mod contract;
 pub mod customer;

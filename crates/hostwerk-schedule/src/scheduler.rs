@@ -257,6 +257,27 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Records a job that is already running since `started` (a scheduler rebuilt from a persistent queue,
+    /// as the panel does on every decision). It holds its slots like a job started by [`Scheduler::tick`],
+    /// even if that exceeds a cap (a cap lowered while jobs ran).
+    ///
+    /// # Errors
+    /// Unknown servers or a duplicate id.
+    pub fn resume(&mut self, job: Job, started: Time) -> Result<(), ScheduleError> {
+        let w = *self.web.index.get(&job.webserver).ok_or(ScheduleError::UnknownWebserver(job.webserver))?;
+        let b =
+            *self.backup.index.get(&job.backup_server).ok_or(ScheduleError::UnknownBackupServer(job.backup_server))?;
+        if self.running.contains_key(&job.id) || self.queue.iter().any(|e| e.job.id == job.id) {
+            return Err(ScheduleError::DuplicateJob(job.id));
+        }
+        let entry = Entry { job, w, b, seq: self.next_seq };
+        self.next_seq += 1;
+        self.web.occupy(entry.w);
+        self.backup.occupy(entry.b);
+        self.running.insert(entry.job.id, Running { entry, started });
+        Ok(())
+    }
+
     /// Which queued jobs start now. The returned jobs count as running from `now` until
     /// [`Scheduler::finished`].
     pub fn tick(&mut self, now: Time) -> Vec<Start> {

@@ -5,6 +5,7 @@
 //! query can never reach another customer's data by an id from a URL or form.
 
 mod audit;
+mod backups;
 mod blog;
 mod cases;
 mod customers;
@@ -27,6 +28,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
 
+pub use backups::{BackupJob, BackupSnapshot, ClaimTx, JobOutcome, MaintenancePlan, NewBackupJob, NewBackupSnapshot};
 pub use blog::{Advisory, Comment, Giveaway, NewPost, Post, PostFilter};
 pub use cases::{
     Author, CaseDetail, CaseEvent, CaseFilter, CaseScope, CaseSummary, LedgerEntry, NewCaseEvent, NewProposal,

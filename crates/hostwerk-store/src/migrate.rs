@@ -22,6 +22,7 @@ const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, name: "customer service", sql: include_str!("../migrations/0004_customer_service.sql") },
     Migration { version: 5, name: "process limits", sql: include_str!("../migrations/0005_process_limits.sql") },
     Migration { version: 6, name: "blog", sql: include_str!("../migrations/0006_blog.sql") },
+    Migration { version: 7, name: "backups", sql: include_str!("../migrations/0007_backups.sql") },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
