@@ -8,13 +8,13 @@
 #   FUZZ_SANITIZER=none fuzz/run-all.sh  without AddressSanitizer (faster, finds less)
 #
 # Each target starts from the committed seeds in fuzz/seeds/<target>/ plus the working corpus in
-# fuzz/corpus/<target>/ (git-ignored, grows from run to run). Builds go to fuzz/target/.
+# fuzz/corpus/<target>/ (git-ignored, grows from run to run). Builds go to fuzz/target/ (or $FUZZ_TARGET_DIR).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here"
 seconds=${FUZZ_SECONDS:-20}
 sanitizer=${FUZZ_SANITIZER:-address}
-export CARGO_TARGET_DIR="$here/target"
+export CARGO_TARGET_DIR="${FUZZ_TARGET_DIR:-$here/target}"
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
     echo "installing the nightly toolchain (cargo-fuzz needs it)"

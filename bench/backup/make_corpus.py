@@ -70,8 +70,8 @@ def create(root, scale):
         write(os.path.join(home, "logs", "error.log"), text(rng, pool, rng.randint(10_000, 200_000)))
 
 
-def change(root, scale):
-    rng = random.Random(4242)
+def change(root, scale, night=0):
+    rng = random.Random(4242 + night)
     pool = line_pool(rng, 20000)
     customers = sorted(d for d in os.listdir(root) if d.startswith("customer"))
     for i, c in enumerate(customers):
@@ -108,4 +108,7 @@ def change(root, scale):
 if __name__ == "__main__":
     cmd, root = sys.argv[1], sys.argv[2]
     scale = float(sys.argv[3]) if len(sys.argv) > 3 else 1.0
-    {"create": create, "change": change}[cmd](root, scale)
+    if cmd == "change" and len(sys.argv) > 4:
+        change(root, scale, int(sys.argv[4]))  # night number: each night changes other customers
+    else:
+        {"create": create, "change": change}[cmd](root, scale)

@@ -337,7 +337,11 @@ impl Store {
 
     /// Queued and running jobs that share webserver `node_id` or backup server `backup_server_id`, in priority
     /// order (for queue positions; no locks).
-    pub async fn backup_queue(&self, node_id: i64, backup_server_id: Option<i64>) -> Result<Vec<BackupJob>, StoreError> {
+    pub async fn backup_queue(
+        &self,
+        node_id: i64,
+        backup_server_id: Option<i64>,
+    ) -> Result<Vec<BackupJob>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM backup_jobs WHERE status IN ('queued', 'running') \
              AND (node_id = $1 OR backup_server_id = $2) ORDER BY priority, id"
@@ -445,7 +449,13 @@ impl Store {
 
     /// Records that the agent still works on a job; false if the job is no longer this attempt's (requeued
     /// after a missed heartbeat, or finished).
-    pub async fn backup_heartbeat(&self, node_id: i64, job_id: i64, attempt: i64, now: i64) -> Result<bool, StoreError> {
+    pub async fn backup_heartbeat(
+        &self,
+        node_id: i64,
+        job_id: i64,
+        attempt: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
         let n = sqlx::query(
             "UPDATE backup_jobs SET heartbeat_at = $4 WHERE id = $1 AND node_id = $2 AND attempts = $3 \
              AND status = 'running'",
@@ -579,9 +589,10 @@ impl Store {
         .bind(since)
         .fetch_one(&self.pool)
         .await?;
-        let stored: Option<i64> = sqlx::query_scalar(
-            "SELECT SUM(bytes_added) FROM backup_snapshots WHERE contract_id = $1 AND kind = 'on_demand' \
-             AND forgotten_at IS NULL",
+        // SUM is NUMERIC on PostgreSQL; the cast keeps one integer type on both engines.
+        let stored: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(bytes_added), 0) AS BIGINT) FROM backup_snapshots WHERE contract_id = $1 \
+             AND kind = 'on_demand' AND forgotten_at IS NULL",
         )
         .bind(contract_id)
         .fetch_one(&self.pool)
@@ -593,7 +604,7 @@ impl Store {
         .bind(contract_id)
         .fetch_one(&self.pool)
         .await?;
-        Ok((today, stored.unwrap_or(0), pending > 0))
+        Ok((today, stored, pending > 0))
     }
 
     /// The kept snapshots of a contract, newest first.
@@ -730,18 +741,16 @@ impl Store {
 
     /// Stores what executing a plan did.
     pub async fn set_maintenance_result(&self, id: i64, result: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE backup_maintenance SET result = $2 WHERE id = $1").bind(id).bind(result).execute(&self.pool).await?;
+        sqlx::query("UPDATE backup_maintenance SET result = $2 WHERE id = $1")
+            .bind(id)
+            .bind(result)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Marks a plan executed, once: a second execution is [`StoreError::Conflict`].
-    pub async fn mark_maintenance_executed(
-        &self,
-        id: i64,
-        by: &str,
-        result: &str,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    pub async fn mark_maintenance_executed(&self, id: i64, by: &str, result: &str, now: i64) -> Result<(), StoreError> {
         let n = sqlx::query(
             "UPDATE backup_maintenance SET executed_at = $2, executed_by = $3, result = $4 WHERE id = $1 \
              AND executed_at IS NULL",

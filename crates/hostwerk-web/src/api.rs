@@ -32,6 +32,7 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(crate::api_phone::routes())
         .merge(crate::api_limits::routes())
+        .merge(crate::api_backups::routes())
         .route("/openapi.json", get(openapi))
         .route("/auth/token", post(customer_token).delete(revoke_token))
         .route("/staff/auth/token", post(staff_token).delete(revoke_token))
@@ -94,6 +95,7 @@ async fn openapi() -> Response {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::api_phone::PhoneApiDoc::openapi());
     doc.merge(crate::api_limits::LimitsApiDoc::openapi());
+    doc.merge(crate::api_backups::BackupsApiDoc::openapi());
     Json(doc).into_response()
 }
 

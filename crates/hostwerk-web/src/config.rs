@@ -44,6 +44,90 @@ pub struct Config {
     pub staff_email_domains: Vec<String>,
     /// Blog comments one client address may send per minute.
     pub comments_per_minute: u32,
+    /// Backups: the nightly window, caps, the repositories of the webservers.
+    pub backup: BackupConfig,
+}
+
+/// How backups run: the nightly window, concurrency caps, the job queue's timings, where mail lives on the
+/// webservers, and how the panel reaches each webserver's repository (to browse, download and maintain).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// The nightly window, `HH:MM-HH:MM` in `time_zone` (default 22:00-06:00).
+    pub window: String,
+    pub time_zone: String,
+    /// Jobs one webserver runs at once.
+    pub webserver_concurrency: usize,
+    /// Jobs one backup server takes at once.
+    pub backup_server_concurrency: usize,
+    /// Whether restores skip admission control (default: no — a restore, too, must keep the nightly jobs in
+    /// their window; it still runs before every queued nightly job).
+    pub restores_bypass_admission: bool,
+    /// How often the panel queues the night's jobs and looks for jobs whose agent stopped reporting, in seconds.
+    pub tick_seconds: u64,
+    /// A running job whose agent sent no heartbeat for this long is queued again (or failed after
+    /// `max_attempts`).
+    pub heartbeat_timeout_seconds: i64,
+    pub max_attempts: i64,
+    /// Estimated duration of a contract's first backup, in seconds (later ones use the last run's duration).
+    pub default_estimate_seconds: i64,
+    /// The least any job is estimated to take (connection, snapshot and index overhead), in seconds.
+    pub min_estimate_seconds: i64,
+    /// Days on-demand snapshots are kept (they count against the tariff's on-demand quota until then).
+    pub on_demand_keep_days: u32,
+    /// Days the safety snapshots taken before an in-place restore are kept.
+    pub safety_keep_days: u32,
+    /// Root of the mail folders on the webservers: a mailbox `local@domain` lives in `mail_root/domain/local`.
+    pub mail_root: String,
+    /// The repository of each webserver as the panel reaches it (maintenance rights: forget and prune).
+    pub repositories: Vec<RepositoryConfig>,
+    /// Run the jobs of the webservers whose repository is a local folder inside the panel (one-machine
+    /// setups and the demo); otherwise `hostwerk agent` on each webserver runs them.
+    pub local_worker: bool,
+    /// Test support: a file holding an RFC 3339 time that the backup scheduler takes as "now" (advancing
+    /// with real time since the file was written). Never set in production.
+    pub test_clock_file: Option<std::path::PathBuf>,
+}
+
+/// One webserver's backup repository.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryConfig {
+    /// The webserver's node name, e.g. `web001`.
+    pub webserver: String,
+    /// A folder, `rest:https://backup01.example.net:8443/web001`, or `s3:https://HOST/BUCKET/PREFIX`.
+    pub location: String,
+    /// File holding the repository password.
+    pub password_file: std::path::PathBuf,
+    /// File holding the repository server token (maintenance rights) for `rest:` locations.
+    #[serde(default)]
+    pub token_file: Option<std::path::PathBuf>,
+    /// PEM file of the CA that signed the repository server's certificate (when not a public CA).
+    #[serde(default)]
+    pub ca_cert: Option<std::path::PathBuf>,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            window: "22:00-06:00".into(),
+            time_zone: "Europe/Berlin".into(),
+            webserver_concurrency: 2,
+            backup_server_concurrency: 4,
+            restores_bypass_admission: false,
+            tick_seconds: 30,
+            heartbeat_timeout_seconds: 300,
+            max_attempts: 3,
+            default_estimate_seconds: 600,
+            min_estimate_seconds: 60,
+            on_demand_keep_days: 14,
+            safety_keep_days: 7,
+            mail_root: "/var/vmail".into(),
+            repositories: Vec::new(),
+            local_worker: false,
+            test_clock_file: None,
+        }
+    }
 }
 
 /// The provider's remote-support tool: its name and a download per operating system.
@@ -124,6 +208,7 @@ impl Default for Config {
             blog_categories: vec!["Allgemein".into(), "Juhuu".into(), "Fachchinesisch".into(), "Sicherheit".into()],
             staff_email_domains: vec!["hostwerk.invalid".into()],
             comments_per_minute: 5,
+            backup: BackupConfig::default(),
         }
     }
 }

@@ -148,3 +148,66 @@ async fn seed_customer(
     }
     Ok(())
 }
+
+/// Gives the demo webservers their backup server and fills the demo contracts' webspaces and mail folders
+/// with a small website and a welcome mail, where they do not exist yet (so the first nightly backup has
+/// something to keep and the "Backups" page something to browse).
+pub async fn seed_backups(store: &Store, mail_root: &str) -> Result<(), DemoError> {
+    let nodes = store.nodes().await?;
+    let backup = nodes.iter().find(|n| n.name.as_str() == "backup01").map(|n| n.id);
+    for n in nodes.iter().filter(|n| n.role == NodeRole::Webserver) {
+        if store.backup_server_of(n.id).await?.is_none() {
+            store.set_backup_server(n.id, backup).await?;
+        }
+    }
+    for number in ["K1000001", "K1000002"] {
+        let number = CustomerNumber::parse(number).map_err(data)?;
+        let Ok(customer) = store.customer_by_number(number).await else { continue };
+        for contract in store.contracts(customer.id).await? {
+            let root = std::path::PathBuf::from(&contract.webspace_path);
+            if !root.exists() {
+                let files: [(&str, String); 4] = [
+                    (
+                        "htdocs/index.html",
+                        format!("<!doctype html>\n<title>{}</title>\n<h1>Willkommen</h1>\n", customer.name),
+                    ),
+                    (
+                        "htdocs/kontakt.html",
+                        "<!doctype html>\n<title>Kontakt</title>\n<p>Schreiben Sie uns.</p>\n".into(),
+                    ),
+                    (
+                        "htdocs/img/logo.svg",
+                        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"/>\n".into(),
+                    ),
+                    (
+                        "logs/access.log",
+                        "127.0.0.1 - - [01/Jan/2026:00:00:00 +0100] \"GET / HTTP/1.1\" 200 42\n".into(),
+                    ),
+                ];
+                for (path, content) in files {
+                    let p = root.join(path);
+                    if let Some(dir) = p.parent() {
+                        std::fs::create_dir_all(dir).map_err(data)?;
+                    }
+                    std::fs::write(&p, content).map_err(data)?;
+                }
+            }
+        }
+        for mailbox in store.mailboxes(customer.id).await? {
+            let Some((local, domain)) = mailbox.address.as_str().rsplit_once('@') else { continue };
+            let dir = std::path::Path::new(mail_root).join(domain).join(local);
+            if dir.exists() {
+                continue;
+            }
+            for sub in ["cur", "new", "tmp"] {
+                std::fs::create_dir_all(dir.join(sub)).map_err(data)?;
+            }
+            let mail = format!(
+                "From: kundenservice@hostwerk.invalid\r\nTo: {}\r\nSubject: Willkommen\r\n\r\nIhr Postfach ist eingerichtet.\r\n",
+                mailbox.address
+            );
+            std::fs::write(dir.join("cur/1767225600.M1P1.demo:2,S"), mail).map_err(data)?;
+        }
+    }
+    Ok(())
+}

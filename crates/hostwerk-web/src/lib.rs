@@ -3,6 +3,8 @@
 //! Handlers are thin adapters: they extract and parse input, call a function of [`service`], and map its
 //! result to a page or JSON. Pages are rendered on the server and work without JavaScript.
 
+pub mod backup_repos;
+pub mod backups;
 pub mod blog;
 pub mod casework;
 pub mod config;
@@ -14,6 +16,7 @@ pub mod server_config;
 pub mod service;
 
 mod api;
+mod api_backups;
 mod api_limits;
 mod api_phone;
 mod auth;

@@ -19,6 +19,11 @@ pub struct Shared {
     pub(crate) views: Views,
     pub(crate) throttles: Throttles,
     pub(crate) metrics: Metrics,
+    /// The panel's access to the webservers' backup repositories.
+    pub backup_repos: std::sync::Arc<crate::backup_repos::Repos>,
+    /// Claims of one panel instance are decided one at a time (SQLite has one writer anyway; on PostgreSQL the
+    /// row locks order instances among each other).
+    pub(crate) backup_claims: tokio::sync::Mutex<()>,
 }
 
 impl std::ops::Deref for AppState {
@@ -31,6 +36,7 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
         let (phone_checks, comments) = (config.phone_checks_per_10min, config.comments_per_minute);
+        let backup_repos = Arc::new(crate::backup_repos::Repos::new(&config.backup.repositories));
         let config = Arc::new(config);
         let mailer = Mailer::new(store.clone(), &config);
         Self(Arc::new(Shared {
@@ -39,6 +45,8 @@ impl AppState {
             mailer,
             views: Views::new(),
             throttles: Throttles::new(phone_checks, comments),
+            backup_repos,
+            backup_claims: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
         }))
     }

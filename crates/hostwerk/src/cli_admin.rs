@@ -42,6 +42,18 @@ enum AdminCommand {
         #[arg(long)]
         node: String,
     },
+    /// Record a MariaDB database of a customer's contract, so that its nightly backups dump it.
+    ContractDatabase {
+        /// The customer number, e.g. K1000001
+        #[arg(long)]
+        customer: String,
+        /// The contract's id (as in /menu/backups/ID); needed when the customer has several contracts
+        #[arg(long)]
+        contract: Option<i64>,
+        /// The database name (letters, digits, `_`, `$`, `-`; at most 64)
+        #[arg(long)]
+        name: String,
+    },
 }
 
 async fn open_store(data_dir: &std::path::Path, database_url: Option<&str>) -> anyhow::Result<Store> {
@@ -89,6 +101,36 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 let token = store.issue_node_token(node.id).await?;
                 store.audit(&Actor::system("hostwerk admin"), "node.token_issued", node.name.as_str(), "").await?;
                 println!("{token}");
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        AdminCommand::ContractDatabase { customer, contract, name } => {
+            let number = hostwerk_domain::CustomerNumber::parse(&customer)?;
+            hostwerk_agent::jobs::check_database_name(&name)?;
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let store = open_store(&args.data_dir, args.database_url.as_deref()).await?;
+                let c = store.customer_by_number(number).await.with_context(|| format!("no customer {number}"))?;
+                let contracts = store.contracts(c.id).await?;
+                let chosen = match contract {
+                    Some(id) => contracts.iter().find(|k| k.id == id),
+                    None if contracts.len() == 1 => contracts.first(),
+                    None => anyhow::bail!("{number} has {} contracts: choose one with --contract ID", contracts.len()),
+                };
+                let chosen = chosen.with_context(|| format!("{number} has no such contract"))?;
+                store.add_contract_database(chosen.id, &name, chrono::Utc::now().timestamp()).await?;
+                store
+                    .audit(
+                        &Actor::system("hostwerk admin"),
+                        "contract.database_added",
+                        &number.to_string(),
+                        &format!("contract {}: {name}", chosen.id),
+                    )
+                    .await?;
+                println!(
+                    "database {name} recorded for contract {} of {number}; its nightly backups now dump it",
+                    chosen.id
+                );
                 Ok(ExitCode::SUCCESS)
             })
         }

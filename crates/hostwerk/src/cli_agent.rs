@@ -57,6 +57,26 @@ pub struct AgentArgs {
     /// that end-to-end tests (crates/hostwerk/tests/agent.rs) need not wait minutes. Never use it in production.
     #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(1..))]
     test_limit_seconds: Option<u64>,
+    /// Run the panel's backup jobs for this node into this repository: the assigned backup server's
+    /// `rest:https://HOST:PORT/REPO` (with an append-only token), a folder, or `s3:…`. Without it the agent only
+    /// enforces process limits.
+    #[arg(long, env = "HOSTWERK_BACKUP_REPO")]
+    backup_repo: Option<String>,
+    /// File holding the repository password (required with --backup-repo).
+    #[arg(long, env = "HOSTWERK_BACKUP_PASSWORD_FILE", requires = "backup_repo")]
+    backup_password_file: Option<PathBuf>,
+    /// File holding the repository server token (append-only rights are enough).
+    #[arg(long, env = "HOSTWERK_BACKUP_TOKEN_FILE", requires = "backup_repo")]
+    backup_token_file: Option<PathBuf>,
+    /// PEM file of the CA that signed the repository server's certificate.
+    #[arg(long, env = "HOSTWERK_BACKUP_CACERT", requires = "backup_repo")]
+    backup_cacert: Option<PathBuf>,
+    /// Backup jobs this agent runs at once (the panel's per-webserver cap applies as well).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
+    backup_workers: u64,
+    /// An argument for `mariadb-dump` and `mariadb` (repeatable), e.g. --mariadb-arg=--defaults-file=/etc/hostwerk/agent-my.cnf
+    #[arg(long = "mariadb-arg", allow_hyphen_values = true)]
+    mariadb_args: Vec<String>,
 }
 
 /// Kill reports waiting for the panel; the oldest are dropped beyond this.
@@ -79,6 +99,10 @@ pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         warn!("test mode (--test-limit-seconds): every limit that is not off is replaced by {secs} s");
     }
     let panel = Panel::new(&base, &token, Duration::from_secs(10));
+    let backup_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(location) = &args.backup_repo {
+        start_backup_workers(&args, location, &base, &token, &backup_stop)?;
+    }
 
     // Signals first, so that a SIGTERM from here on ends the agent cleanly.
     let (events_tx, events) = mpsc::channel::<Event>();
@@ -202,6 +226,7 @@ pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
+    backup_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = control.send(Control::Stop);
     if enforcer_thread.join().is_err() {
         error!("the enforcer thread panicked");
@@ -219,6 +244,72 @@ pub fn run(args: AgentArgs) -> anyhow::Result<ExitCode> {
         None => Ok(ExitCode::SUCCESS),
         Some(e) => bail!("enforcement stopped: {e}"),
     }
+}
+
+/// Starts the threads that claim and run the panel's backup jobs for this node.
+fn start_backup_workers(
+    args: &AgentArgs,
+    location: &str,
+    base: &str,
+    token: &str,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+) -> anyhow::Result<()> {
+    let Some(password_file) = args.backup_password_file.clone() else {
+        bail!("--backup-repo needs --backup-password-file");
+    };
+    let repo_cfg = hostwerk_web::config::RepositoryConfig {
+        webserver: String::new(),
+        location: location.to_owned(),
+        password_file,
+        token_file: args.backup_token_file.clone(),
+        ca_cert: args.backup_cacert.clone(),
+    };
+    // Fail early on unreadable secrets; the repository itself may be unreachable now and is opened when needed.
+    hostwerk_web::backup_repos::open_backend(&repo_cfg).map_err(|e| anyhow::anyhow!("backup repository: {e}"))?;
+    let cache: Arc<Mutex<Option<Arc<hostwerk_backup::Repository>>>> = Arc::new(Mutex::new(None));
+    let worker_cfg = crate::backup_worker::WorkerConfig {
+        db: hostwerk_agent::jobs::DbClient { args: args.mariadb_args.clone(), ..Default::default() },
+        chown: rustix_is_root(),
+        idle: Duration::from_secs(2),
+    };
+    info!("running backup jobs into {location} with {} workers", args.backup_workers);
+    for n in 0..args.backup_workers {
+        let source = crate::backup_worker::HttpSource {
+            http: ureq::AgentBuilder::new()
+                .timeout_connect(Duration::from_secs(5))
+                .timeout(Duration::from_secs(30))
+                .redirects(0)
+                .user_agent(concat!("hostwerk-agent/", env!("CARGO_PKG_VERSION")))
+                .build(),
+            base: base.to_owned(),
+            authorization: format!("Bearer {token}"),
+        };
+        let (cache, repo_cfg, worker_cfg, stop) =
+            (Arc::clone(&cache), repo_cfg.clone(), worker_cfg.clone(), Arc::clone(stop));
+        thread::Builder::new()
+            .name(format!("backup-{n}"))
+            .spawn(move || {
+                let open = || -> Result<Arc<hostwerk_backup::Repository>, String> {
+                    let mut guard = cache.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(r) = guard.as_ref() {
+                        r.invalidate_index();
+                        return Ok(Arc::clone(r));
+                    }
+                    let r = Arc::new(
+                        hostwerk_web::backup_repos::open_repository(&repo_cfg, true).map_err(|e| e.to_string())?,
+                    );
+                    *guard = Some(Arc::clone(&r));
+                    Ok(r)
+                };
+                crate::backup_worker::run_loop(&source, &open, &worker_cfg, &stop);
+            })
+            .context("cannot start a backup worker thread")?;
+    }
+    Ok(())
+}
+
+fn rustix_is_root() -> bool {
+    fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
 }
 
 /// What wakes the main thread besides its poll timer.

@@ -1,4 +1,5 @@
-//! `hostwerk backup …`: the command line of the backup engine.
+//! `hostwerk backup …`: the command line of the backup engine, and of the backup repository server
+//! (`backup serve`, `backup server-token`).
 //!
 //! Exit codes: 0 ok; 1 error (or `check` found damage); 3 snapshot saved but some source files
 //! were unreadable; 10 no repository; 11 repository locked; 12 wrong password.
@@ -16,9 +17,12 @@ use hostwerk_backup::{Backend, Progress, Repository};
 /// Arguments of `hostwerk backup`.
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {
-    /// Repository location: a local folder, or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (S3 builds).
-    #[arg(long, short = 'r', env = "HOSTWERK_REPO", global = true)]
-    repo: Option<String>,
+    /// Repository location: a local folder, s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] (S3 builds), or
+    /// rest:http[s]://HOST[:PORT]/REPO on a repository server (token from $HOSTWERK_REPO_TOKEN, CA certificate
+    /// file from $HOSTWERK_REPO_CACERT). For `serve`: the root folder of the served repositories. For
+    /// `server-token`: a repository name the token may use (repeatable; `*` for all).
+    #[arg(long, short = 'r', env = "HOSTWERK_REPO", global = true, action = clap::ArgAction::Append)]
+    repo: Vec<String>,
     /// Read the repository password from this file (else from $HOSTWERK_REPO_PASSWORD).
     #[arg(long, global = true)]
     password_file: Option<PathBuf>,
@@ -50,6 +54,10 @@ enum Cmd {
         /// Read every file even if unchanged since the parent snapshot.
         #[arg(long)]
         force: bool,
+        /// Record this time ("2026-11-26 23:00:00", UTC, or RFC 3339) instead of now: imports, and
+        /// simulations of many nights (bench/backup-retention.sh).
+        #[arg(long, value_parser = parse_time)]
+        time: Option<chrono::DateTime<chrono::Utc>>,
         /// Files and folders to back up.
         #[arg(required_unless_present = "stdin_name")]
         paths: Vec<PathBuf>,
@@ -122,6 +130,43 @@ enum Cmd {
         #[arg(long)]
         read_data: bool,
     },
+    /// Run a backup repository server for the repositories in the folder --repo DIR (one subfolder per
+    /// repository, e.g. DIR/web001, reached as rest:http[s]://HOST:PORT/web001). Prints
+    /// `listening on http[s]://ADDR` on stdout, logs every request on stderr, stops on SIGTERM or Ctrl-C.
+    /// See docs/backup-server.md.
+    Serve {
+        /// Address to listen on, e.g. 0.0.0.0:8443 (port 0: any free port; the line on stdout names it).
+        #[arg(long)]
+        listen: String,
+        /// Tokens file (TOML `[[token]]` entries with name, sha256, access, repos); read once at start.
+        #[arg(long)]
+        tokens: PathBuf,
+        /// TLS certificate chain (PEM); with --tls-key the server speaks only HTTPS.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// TLS private key (PEM).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Largest accepted upload in MiB.
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        max_body_mib: u32,
+    },
+    /// Create a token for the repository server: prints the token (once) on stdout, and the `[[token]]`
+    /// entry for the tokens file (which holds only its SHA-256) on stderr, or appends that entry to
+    /// --tokens FILE. Give the repositories with --repo NAME (repeatable, `*` for all). A running server
+    /// reads its tokens file only at start: restart it afterwards.
+    ServerToken {
+        /// Name of the token in the server's logs, e.g. web001-agent.
+        #[arg(long)]
+        name: String,
+        /// append-only (webserver agents: add backups, never delete or overwrite), maintenance (the panel:
+        /// forget, prune) or read-only (restore, check).
+        #[arg(long, value_parser = ["append-only", "maintenance", "read-only"])]
+        access: String,
+        /// Append the entry to this tokens file (created with mode 0600 if missing) instead of printing it.
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+    },
 }
 
 /// Runs a `hostwerk backup` subcommand.
@@ -142,10 +187,126 @@ pub fn run(args: BackupArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn backend(args: &BackupArgs) -> anyhow::Result<Arc<dyn Backend>> {
-    let Some(loc) = args.repo.as_deref() else {
-        bail!("no repository given: use --repo LOCATION or $HOSTWERK_REPO");
+    let loc = match args.repo.as_slice() {
+        [] => bail!("no repository given: use --repo LOCATION or $HOSTWERK_REPO"),
+        [loc] => loc,
+        _ => bail!("--repo given more than once: this command works on one repository"),
     };
     Ok(hb::backend::open_location(loc)?)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn serve(
+    args: &BackupArgs,
+    listen: &str,
+    tokens: &Path,
+    tls: Option<(&Path, &Path)>,
+    max_body_mib: u32,
+) -> anyhow::Result<ExitCode> {
+    use hostwerk_repo_server as rs;
+    let root = match args.repo.as_slice() {
+        [] => bail!("no repository folder given: use --repo DIR"),
+        [r] if r.contains("://") || r.starts_with("rest:") || r.starts_with("s3:") => {
+            bail!("--repo {r:?}: the server serves a local folder")
+        }
+        [r] => PathBuf::from(r),
+        _ => bail!("--repo given more than once: the server serves one folder"),
+    };
+    if !root.is_dir() {
+        bail!("repository folder {} does not exist or is not a folder", root.display());
+    }
+    let tokens = rs::TokenSet::load(tokens)?;
+    if tokens.is_empty() {
+        bail!(
+            "no tokens in the tokens file: nobody could use the server (add one with `hostwerk backup server-token`)"
+        );
+    }
+    let tls = tls.map(|(cert, key)| rs::TlsConfig::from_pem_files(cert, key)).transpose()?;
+    let cfg = rs::ServerConfig { root: root.clone(), tokens, max_body: max_body_mib as usize * (1 << 20) };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+    rt.block_on(async move {
+        let listener =
+            tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "listening on {scheme}://{addr}")?;
+            out.flush()?;
+        }
+        tracing::info!(%addr, root = %root.display(), tokens = cfg.tokens.len(), "backup repository server started");
+        rs::serve(listener, cfg, tls, shutdown_signal()).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn server_token(args: &BackupArgs, name: &str, access: &str, file: Option<&Path>) -> anyhow::Result<ExitCode> {
+    use hostwerk_repo_server as rs;
+    let access = rs::Access::parse(access).context("--access must be append-only, maintenance or read-only")?;
+    if name.trim().is_empty() {
+        bail!("--name must not be empty");
+    }
+    if args.repo.is_empty() {
+        bail!("give the repositories the token may use: --repo NAME (repeatable, '*' for all)");
+    }
+    if let Some(r) = args.repo.iter().find(|r| *r != "*" && !rs::valid_repo_name(r)) {
+        bail!("--repo {r:?} is not a repository name (use [a-z0-9][a-z0-9._-]*, or '*' for all)");
+    }
+    let (token, hash) = rs::new_token();
+    let entry = rs::token_toml(name, &hash, access, &args.repo);
+    match file {
+        Some(file) => {
+            let existing = match std::fs::read_to_string(file) {
+                Ok(s) => s,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+                Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+            };
+            let sep = if existing.is_empty() || existing.ends_with("\n\n") {
+                ""
+            } else if existing.ends_with('\n') {
+                "\n"
+            } else {
+                "\n\n"
+            };
+            // Refuse to append to a file the server would then reject (bad syntax, duplicate name).
+            rs::TokenSet::parse(&format!("{existing}{sep}{entry}"))
+                .with_context(|| format!("{} with the new entry", file.display()))?;
+            let mut f = std::fs::OpenOptions::new();
+            f.append(true).create(true);
+            std::os::unix::fs::OpenOptionsExt::mode(&mut f, 0o600);
+            let mut f = f.open(file).with_context(|| format!("opening {}", file.display()))?;
+            f.write_all(format!("{sep}{entry}").as_bytes()).with_context(|| format!("writing {}", file.display()))?;
+            f.sync_all()?;
+            eprintln!(
+                "added token {name:?} ({access}) to {}; restart the server to use it; the token is shown only now:",
+                file.display()
+            );
+        }
+        None => {
+            eprintln!("# Append this entry to the server's tokens file (it holds only the token's SHA-256):");
+            eprint!("{entry}");
+            eprintln!("# The token (shown only now) is on stdout.");
+        }
+    }
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn password(args: &BackupArgs) -> anyhow::Result<Vec<u8>> {
@@ -229,6 +390,11 @@ fn show_progress(args: &BackupArgs) -> bool {
 
 fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
+        Cmd::Serve { listen, tokens, tls_cert, tls_key, max_body_mib } => {
+            let tls = tls_cert.as_deref().zip(tls_key.as_deref());
+            return serve(args, listen, tokens, tls, *max_body_mib);
+        }
+        Cmd::ServerToken { name, access, tokens } => return server_token(args, name, access, tokens.as_deref()),
         Cmd::Init => {
             let repo = Repository::init(backend(args)?, &password(args)?, hb::InitOptions::default())?;
             if args.json {
@@ -241,7 +407,7 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
                 println!("created repository {} at {}", repo.config().id, repo.backend().location());
             }
         }
-        Cmd::Run { tags, host, excludes, stdin_name, force, paths } => {
+        Cmd::Run { tags, host, excludes, stdin_name, force, time, paths } => {
             let repo = open(args)?;
             let opts = hb::BackupOptions {
                 paths: paths.clone(),
@@ -251,6 +417,7 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
                 stdin_name: stdin_name.clone(),
                 threads: None,
                 force: *force,
+                time: *time,
             };
             let bar = Bar::new(show_progress(args), false);
             let res = if stdin_name.is_some() {
@@ -492,4 +659,14 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A snapshot time: RFC 3339, or "YYYY-MM-DD HH:MM:SS" in UTC.
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc())
+        .map_err(|_| format!("{s:?} is not a time like \"2026-11-26 23:00:00\" (UTC) or RFC 3339"))
 }

@@ -51,6 +51,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => TariffCatalog::demo(),
     };
+    if args.demo {
+        prepare_demo_backups(&mut config, &args.data_dir, args.config.is_none())?;
+    }
+    hostwerk_web::backups::validate_config(&config)
+        .map_err(anyhow::Error::msg)
+        .context("the configuration is not valid")?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
@@ -73,9 +79,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         store.seed_tariffs(&catalog).await.context("cannot store the tariff catalog")?;
         if args.demo {
             hostwerk_web::demo::seed(&store, &config.webspace_root).await.context("cannot seed the demo data")?;
+            hostwerk_web::demo::seed_backups(&store, &config.backup.mail_root)
+                .await
+                .context("cannot prepare the demo webspaces")?;
         }
         let state = AppState::new(store, config);
         hostwerk_web::spawn_housekeeping(&state);
+        hostwerk_web::backups::spawn_tick(&state);
+        start_local_workers(&state).await?;
         println!("hostwerk {} listening on http://{local}/", env!("CARGO_PKG_VERSION"));
         if args.demo {
             println!("Demo logins:");
@@ -88,6 +99,83 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         hostwerk_web::serve(listener, state, shutdown_signal()).await.context("the server stopped with an error")?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The demo keeps everything on this machine: webspaces and mail folders under the data directory, one local
+/// repository per demo webserver, and the panel runs the backup jobs itself.
+fn prepare_demo_backups(config: &mut Config, data_dir: &std::path::Path, defaults: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
+    let dir = std::fs::canonicalize(data_dir).with_context(|| format!("cannot resolve {}", data_dir.display()))?;
+    if defaults {
+        config.webspace_root = dir.join("webspace").display().to_string();
+        config.backup.mail_root = dir.join("vmail").display().to_string();
+    }
+    if config.backup.repositories.is_empty() {
+        let password_file = dir.join("backup-password");
+        if !password_file.exists() {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut bytes = [0u8; 24];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&password_file)
+                .with_context(|| format!("cannot create {}", password_file.display()))?;
+            f.write_all(hex.as_bytes()).context("cannot write the demo repository password")?;
+        }
+        for web in ["web001", "web002"] {
+            config.backup.repositories.push(hostwerk_web::config::RepositoryConfig {
+                webserver: web.into(),
+                location: dir.join("backups").join(web).display().to_string(),
+                password_file: password_file.clone(),
+                token_file: None,
+                ca_cert: None,
+            });
+        }
+        config.backup.local_worker = true;
+    }
+    Ok(())
+}
+
+/// With `backup.local_worker`, the panel runs the jobs of webservers whose repository is a local folder.
+async fn start_local_workers(state: &AppState) -> anyhow::Result<()> {
+    if !state.config.backup.local_worker {
+        return Ok(());
+    }
+    let handle = tokio::runtime::Handle::current();
+    for repo in &state.config.backup.repositories {
+        if repo.location.contains("://") {
+            continue;
+        }
+        let name = hostwerk_domain::NodeName::parse(&repo.webserver)
+            .map_err(|e| anyhow::anyhow!("backup.repositories: {}: {e}", repo.webserver))?;
+        let node = state.store.node_by_name(&name).await.with_context(|| format!("unknown webserver {name}"))?;
+        let source = crate::backup_worker::LocalSource { state: state.clone(), node, runtime: handle.clone() };
+        let repos = state.backup_repos.clone();
+        let webserver = repo.webserver.clone();
+        std::thread::Builder::new()
+            .name(format!("backup-{webserver}"))
+            .spawn(move || {
+                let open = || {
+                    let r = repos.get(&webserver).map_err(|e| e.to_string())?;
+                    r.invalidate_index();
+                    Ok(r)
+                };
+                let cfg = crate::backup_worker::WorkerConfig {
+                    db: hostwerk_agent::jobs::DbClient::default(),
+                    chown: false,
+                    idle: std::time::Duration::from_secs(2),
+                };
+                let stop = std::sync::atomic::AtomicBool::new(false);
+                crate::backup_worker::run_loop(&source, &open, &cfg, &stop);
+            })
+            .context("cannot start a backup worker")?;
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

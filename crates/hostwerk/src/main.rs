@@ -1,5 +1,6 @@
 //! The `hostwerk` binary: one command line for the panel, the backup engine and the node agent.
 
+mod backup_worker;
 mod cli_admin;
 mod cli_agent;
 mod cli_backup;
@@ -29,7 +30,8 @@ enum Command {
     Admin(cli_admin::AdminArgs),
     /// Deduplicating, encrypted, incremental backups (`hostwerk backup --help`).
     Backup(cli_backup::BackupArgs),
-    /// Node agent: end customer processes that outlive the limit the panel sets (`hostwerk agent --help`).
+    /// Node agent: end customer processes that outlive the limit the panel sets, and run the node's backup jobs
+    /// (`hostwerk agent --help`).
     Agent(cli_agent::AgentArgs),
     /// Blog giveaways: check a published draw (`hostwerk giveaway verify FILE`).
     Giveaway(cli_giveaway::GiveawayArgs),

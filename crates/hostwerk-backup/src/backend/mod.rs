@@ -1,5 +1,7 @@
 //! Storage backends: where the repository's files live (a local directory now; a repository server or S3 later).
 
+#[cfg(feature = "http")]
+pub mod http;
 pub mod local;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -75,8 +77,10 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// Opens a backend from a location: a local folder (`/path`, `local:/path`) or, when built with
-/// the `s3` feature, `s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]`.
+/// Opens a backend from a location: a local folder (`/path`, `local:/path`); when built with
+/// the `s3` feature, `s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]`; when built with the `http` feature, a
+/// repository server, `rest:http[s]://HOST[:PORT]/REPO` (token from `$HOSTWERK_REPO_TOKEN`, optional CA
+/// certificate PEM file from `$HOSTWERK_REPO_CACERT`).
 pub fn open_location(loc: &str) -> Result<Arc<dyn Backend>> {
     if let Some(rest) = loc.strip_prefix("local:") {
         return Ok(Arc::new(local::LocalBackend::new(rest)));
@@ -92,9 +96,29 @@ pub fn open_location(loc: &str) -> Result<Arc<dyn Backend>> {
             "repository location {loc:?}: this build has no S3 support (build with --features hostwerk-backup/s3)"
         )));
     }
+    if let Some(url) = loc.strip_prefix("rest:") {
+        #[cfg(feature = "http")]
+        {
+            let token = std::env::var("HOSTWERK_REPO_TOKEN").ok();
+            let ca = match std::env::var_os("HOSTWERK_REPO_CACERT").filter(|p| !p.is_empty()) {
+                Some(p) => Some(std::fs::read(&p).map_err(|e| crate::Error::io("read CA certificate", p, e))?),
+                None => None,
+            };
+            return Ok(Arc::new(http::HttpBackend::new(url, token, ca.as_deref())?));
+        }
+        #[cfg(not(feature = "http"))]
+        {
+            let _ = url;
+            return Err(crate::Error::Invalid(format!(
+                "repository location {loc:?}: this build has no repository-server support \
+                 (build with --features hostwerk-backup/http)"
+            )));
+        }
+    }
     if loc.contains("://") {
         return Err(crate::Error::Invalid(format!(
-            "repository location {loc:?}: unknown scheme (use a folder or s3:http[s]://HOST/BUCKET[/PREFIX])"
+            "repository location {loc:?}: unknown scheme \
+             (use a folder, s3:http[s]://HOST/BUCKET[/PREFIX] or rest:http[s]://HOST[:PORT]/REPO)"
         )));
     }
     Ok(Arc::new(local::LocalBackend::new(loc)))

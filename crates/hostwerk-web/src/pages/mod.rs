@@ -4,12 +4,14 @@ mod blog;
 mod case_views;
 mod mail_setup;
 pub(crate) mod menu;
+mod menu_backups;
 mod menu_phone;
 mod menu_server;
 mod menu_service;
 mod public;
 mod remote;
 mod staff;
+mod staff_backups;
 mod staff_call;
 mod staff_cases;
 
@@ -33,6 +35,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(menu_server::routes())
         .merge(mail_setup::routes())
         .merge(blog::routes())
+        .merge(menu_backups::routes())
+        .merge(staff_backups::routes())
 }
 
 /// `?done=…` after a redirect: which success notice a page shows.

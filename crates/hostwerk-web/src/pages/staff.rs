@@ -30,6 +30,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/staff/admin/nodes", get(nodes).post(create_node))
         .route("/staff/admin/nodes/{id}/delete", post(delete_node))
         .route("/staff/admin/nodes/{id}/token", post(node_token))
+        .route("/staff/admin/nodes/{id}/backup-server", post(set_backup_server))
         .route("/staff/outbox", get(outbox))
         .route("/staff/audit", get(audit))
 }
@@ -271,14 +272,58 @@ async fn render_nodes_with(
     done: Option<String>,
     agent_token: Option<Value>,
 ) -> Result<Html<String>, PageError> {
-    let nodes: Vec<_> = state
-        .store
-        .nodes()
-        .await?
+    let all = state.store.nodes().await?;
+    let backup_servers: Vec<_> = all
         .iter()
-        .map(|n| context! { id => n.id, name => n.name.as_str(), role => n.role.as_str(), address => n.address, created => format_berlin_datetime(n.created_at, ctx.lang) })
+        .filter(|n| n.role == hostwerk_domain::NodeRole::BackupServer)
+        .map(|n| context! { id => n.id, name => n.name.as_str() })
         .collect();
-    state.views.render("staff/nodes.html", context! { nodes, error, done, agent_token, ..base(state, ctx, me) })
+    let mut nodes = Vec::with_capacity(all.len());
+    for n in &all {
+        // A webserver's assigned backup server (where its agent sends backups).
+        let backup_server = if n.role == hostwerk_domain::NodeRole::Webserver {
+            state.store.backup_server_of(n.id).await?
+        } else {
+            None
+        };
+        let backup_server_name =
+            backup_server.and_then(|b| all.iter().find(|x| x.id == b)).map(|x| x.name.as_str().to_owned());
+        nodes.push(context! { id => n.id, name => n.name.as_str(), role => n.role.as_str(), address => n.address, created => format_berlin_datetime(n.created_at, ctx.lang), backup_server, backup_server_name });
+    }
+    state.views.render(
+        "staff/nodes.html",
+        context! { nodes, backup_servers, error, done, agent_token, ..base(state, ctx, me) },
+    )
+}
+
+#[derive(Deserialize)]
+struct BackupServerForm {
+    /// A backup server's node id, or empty for none.
+    #[serde(default)]
+    backup_server: String,
+}
+
+/// Assigns a webserver's backup server (admin only; audited).
+async fn set_backup_server(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<BackupServerForm>,
+) -> Result<Response, PageError> {
+    admin(&me)?;
+    let chosen = match form.backup_server.trim() {
+        "" => Ok(None),
+        s => s.parse::<i64>().map(Some).map_err(|_| ServiceError::Invalid("choose a backup server".into())),
+    };
+    let result = match chosen {
+        Ok(b) => crate::backups::assign_backup_server(&state, &me, id, b).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/staff/admin/nodes?done=backup_server_set").into_response()),
+        Err(e) => form_failure(e, &ctx, |error| render_nodes(&state, &ctx, &me, Some(error), None)).await,
+    }
 }
 
 #[derive(Deserialize)]

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub base: String,
     pub store: Store,
     pub smtp: smtp::SmtpSink,
+    /// The running app's state (for tests that act as an agent through the use cases).
+    pub state: AppState,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -33,10 +35,15 @@ impl TestApp {
 
     /// A demo-seeded app on a fresh PostgreSQL database, if `HOSTWERK_TEST_POSTGRES_URL` is set.
     pub async fn spawn_postgres() -> Option<Self> {
+        Self::spawn_postgres_with(|_| {}).await
+    }
+
+    /// Like [`Self::spawn_postgres`], with the configuration changed by `tweak`.
+    pub async fn spawn_postgres_with(tweak: impl FnOnce(&mut Config)) -> Option<Self> {
         let url = hostwerk_store::testing::postgres_url("customer_story_on_postgres")?;
         let db = hostwerk_store::testing::fresh_postgres_database(&url).await.unwrap();
         let store = Store::connect(&db).await.unwrap();
-        Some(Self::start(store, None, |_| {}).await)
+        Some(Self::start(store, None, tweak).await)
     }
 
     async fn start(store: Store, dir: Option<tempfile::TempDir>, tweak: impl FnOnce(&mut Config)) -> Self {
@@ -52,8 +59,8 @@ impl TestApp {
         store.seed_tariffs(&hostwerk_domain::TariffCatalog::demo()).await.unwrap();
         hostwerk_web::demo::seed(&store, &config.webspace_root).await.unwrap();
         let state = AppState::new(store.clone(), config);
-        tokio::spawn(hostwerk_web::serve(listener, state, std::future::pending()));
-        Self { base: format!("http://{addr}"), store, smtp, _dir: dir }
+        tokio::spawn(hostwerk_web::serve(listener, state.clone(), std::future::pending()));
+        Self { base: format!("http://{addr}"), store, smtp, state, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
