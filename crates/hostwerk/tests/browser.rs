@@ -6,13 +6,14 @@
 //! guarantee loop: the customer writes to management, declines a credit note, accepts the early end with the
 //! free month, and the dashboard shows the end a month later with the refund; then server configuration: the
 //! ManagedServer customer sets 3600 s and then off, an out-of-range value shows its message, SharedHosting is fixed;
-//! then a mailbox's settings page and its Thunderbird guide; then a blog giveaway from post to published draw.
+//! then a mailbox's settings page and its Thunderbird guide; then a blog giveaway from post to published draw;
+//! then backups: an on-demand backup, browsing it, downloading a folder as tar.gz and restoring a deleted file in place.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages. Without them the test prints
 //! `SKIPPED browser test: <reason>` and passes, except when `CI=true`, where it fails.
 //! `HOSTWERK_CHROMIUM` and `HOSTWERK_CHROMEDRIVER` override the binaries' paths.
 //! Screenshots go to `target/browser-order-done.png`, `target/browser-dashboard.png` and
-//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`, `target/browser-server-config.png`, `target/browser-mail-guide.png`, `target/browser-giveaway.png`
+//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`, `target/browser-server-config.png`, `target/browser-mail-guide.png`, `target/browser-giveaway.png`, `target/browser-backups.png`
 //! (and `target/browser-failure.png` when a step fails).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
@@ -218,10 +219,11 @@ fn save_png(name: &str, png: &[u8]) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// The browser, on the server at `base`.
+/// The browser, on the server at `base` (whose data directory is `data`).
 struct Browser<'a> {
     c: &'a Client,
     base: &'a str,
+    data: &'a Path,
 }
 
 impl Browser<'_> {
@@ -663,6 +665,81 @@ async fn giveaway(b: &Browser<'_>) -> anyhow::Result<()> {
     staff_logout_from_anywhere(b).await
 }
 
+/// Reloads `path` until `css` shows (a background job finished), for at most 60 s.
+async fn reload_until(b: &Browser<'_>, path: &str, css: &str) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        b.open(path).await?;
+        if b.c.find(Locator::Css(css)).await.is_ok() {
+            return Ok(());
+        }
+        ensure!(Instant::now() < deadline, "{css} did not appear on {path} within 60 s");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Backups: the demo customer starts an on-demand backup, browses it, restores a deleted file in place (the
+/// panel's own worker runs the job in the demo) and downloads a folder as tar.gz.
+async fn backups(b: &Browser<'_>) -> anyhow::Result<()> {
+    let webspace = b.data.join("webspace/k1000001c1");
+    let kontakt = webspace.join("htdocs/kontakt.html");
+    let original = fs::read(&kontakt).context("the demo webspace has htdocs/kontakt.html")?;
+    b.login("K1000001", "demo-password-1").await?;
+    b.wait_for("table#contracts").await?;
+    b.open("/menu/backups").await?;
+    b.wait_for("form.on-demand-form").await?;
+    b.click_and_load("form.on-demand-form button[type=submit]").await?;
+    let notice = b.wait_for("#job-notice").await?.text().await?;
+    let contract_page = b.path().await?;
+    reload_until(b, &contract_page, "tr.snapshot a.browse").await?;
+    b.click_and_load("tr.snapshot a.browse").await?;
+    b.click_and_load("tr.entry.dir a.open[href*='path=htdocs']").await?;
+    b.wait_for("input[name=paths][value='htdocs/kontakt.html']").await?;
+
+    // Download the img folder as tar.gz from within the page (the session cookie goes along).
+    let href = b.find("tr.entry.dir a.download[href*='img']").await?.attr("href").await?.context("no href")?;
+    let got =
+        b.c.execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch(arguments[0]).then(async r => {
+               const bytes = new Uint8Array(await r.arrayBuffer());
+               done([r.status, r.headers.get('content-type') || '', r.headers.get('content-disposition') || '',
+                     bytes.length, bytes[0], bytes[1]]);
+             }).catch(e => done(['error', String(e)]));",
+            vec![serde_json::json!(href)],
+        )
+        .await?;
+    let got = got.as_array().cloned().unwrap_or_default();
+    ensure!(got.first() == Some(&serde_json::json!(200)), "the folder download failed: {got:?}");
+    ensure!(got[1].as_str().is_some_and(|t| t.contains("gzip")), "the folder is not offered as gzip: {got:?}");
+    ensure!(got[2].as_str().is_some_and(|d| d.contains("img.tar.gz")), "no img.tar.gz file name: {got:?}");
+    ensure!(got[4] == serde_json::json!(0x1f) && got[5] == serde_json::json!(0x8b), "not gzip data: {got:?}");
+
+    // The customer deleted a file; restore it in place from the backup.
+    fs::remove_file(&kontakt)?;
+    b.find("input[name=paths][value='htdocs/kontakt.html']").await?.click().await?;
+    b.find("#restore-selected input[name=target][value=in_place]").await?.click().await?;
+    let shot = b.screenshot("browser-backups.png").await?;
+    b.click_and_load("#restore-selected button[type=submit]").await?;
+    b.wait_for("#job-notice").await?;
+    let page = b.path().await?;
+    reload_until(b, &page, "tr.job-succeeded td:nth-child(2)").await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !kontakt.exists() {
+        ensure!(Instant::now() < deadline, "htdocs/kontakt.html was not restored within 60 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        b.open(&page).await?;
+    }
+    ensure!(fs::read(&kontakt)? == original, "the restored file differs from the original");
+    say(&format!(
+        "browser test: on-demand backup ({notice}), browsed, img folder downloaded as tar.gz ({} bytes), \
+         kontakt.html restored in place; screenshot {}",
+        got[3],
+        shot.display()
+    ));
+    b.logout().await
+}
+
 async fn staff_logout_from_anywhere(b: &Browser<'_>) -> anyhow::Result<()> {
     b.open("/staff").await?;
     staff_logout(b).await
@@ -678,18 +755,19 @@ async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     server_configuration(b).await.context("server configuration")?;
     mail_setup(b).await.context("mail setup")?;
     giveaway(b).await.context("giveaway")?;
+    backups(b).await.context("backups")?;
     Ok(())
 }
 
 /// Opens a Chromium session, runs the scenarios, and closes the session (which quits Chromium).
-async fn drive(chromium: &Path, profile: &Path, webdriver_url: &str, base: &str) -> anyhow::Result<()> {
+async fn drive(chromium: &Path, profile: &Path, webdriver_url: &str, base: &str, data: &Path) -> anyhow::Result<()> {
     let mut builder = ClientBuilder::new(HttpConnector::new());
     builder.capabilities(capabilities(chromium, profile));
     let client = tokio::time::timeout(Duration::from_secs(30), builder.connect(webdriver_url))
         .await
         .context("no WebDriver session within 30 s")?
         .context("cannot start a Chromium session through chromedriver")?;
-    let browser = Browser { c: &client, base };
+    let browser = Browser { c: &client, base, data };
     let outcome = match tokio::time::timeout(SESSION_TIMEOUT, scenarios(&browser)).await {
         Ok(r) => r,
         Err(_) => Err(anyhow::anyhow!("the browser session took longer than {SESSION_TIMEOUT:?}")),
@@ -725,7 +803,7 @@ fn browser_order_login_dashboard() {
     let (chromedriver, webdriver_url) = start_chromedriver(&driver, dir.path());
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let result = runtime.block_on(drive(&chromium, &profile, &webdriver_url, &base));
+    let result = runtime.block_on(drive(&chromium, &profile, &webdriver_url, &base, &dir.path().join("data")));
     if let Err(e) = result {
         panic!("browser test failed: {e:#}"); // the guards print the server's and chromedriver's logs
     }
