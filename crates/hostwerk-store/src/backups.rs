@@ -218,13 +218,14 @@ impl Store {
         night: &str,
         deadline: i64,
         default_estimate: i64,
+        min_estimate: i64,
         now: i64,
     ) -> Result<u64, StoreError> {
         let n = sqlx::query(
             "INSERT INTO backup_jobs (customer_id, contract_id, node_id, backup_server_id, kind, priority, night, \
              deadline, status, params, requested_by_kind, requested_by_name, estimate_seconds, attempts, created_at) \
              SELECT c.customer_id, c.id, c.node_id, n.backup_server_id, 'nightly', $1, $2, $3, 'queued', '{}', \
-             'system', 'nightly', COALESCE((SELECT MAX(j2.finished_at - j2.started_at, 1) FROM backup_jobs j2 \
+             'system', 'nightly', COALESCE((SELECT MAX(j2.finished_at - j2.started_at, $6) FROM backup_jobs j2 \
              WHERE j2.contract_id = c.id AND j2.kind = 'nightly' AND j2.status = 'succeeded' \
              ORDER BY j2.id DESC LIMIT 1), $4), 0, $5 \
              FROM contracts c JOIN nodes n ON n.id = c.node_id \
@@ -235,7 +236,8 @@ impl Store {
         .bind(night)
         .bind(deadline)
         .bind(default_estimate)
-        .bind(now);
+        .bind(now)
+        .bind(min_estimate);
         let n = match self.engine {
             Engine::Sqlite => n.execute(&self.pool).await?,
             Engine::Postgres => {
@@ -245,7 +247,7 @@ impl Store {
                      priority, night, deadline, status, params, requested_by_kind, requested_by_name, \
                      estimate_seconds, attempts, created_at) \
                      SELECT c.customer_id, c.id, c.node_id, n.backup_server_id, 'nightly', $1, $2, $3, 'queued', \
-                     '{}', 'system', 'nightly', COALESCE((SELECT GREATEST(j2.finished_at - j2.started_at, 1) \
+                     '{}', 'system', 'nightly', COALESCE((SELECT GREATEST(j2.finished_at - j2.started_at, $6) \
                      FROM backup_jobs j2 WHERE j2.contract_id = c.id AND j2.kind = 'nightly' \
                      AND j2.status = 'succeeded' ORDER BY j2.id DESC LIMIT 1), $4), 0, $5 \
                      FROM contracts c JOIN nodes n ON n.id = c.node_id \
@@ -258,11 +260,41 @@ impl Store {
                     .bind(deadline)
                     .bind(default_estimate)
                     .bind(now)
+                    .bind(min_estimate)
                     .execute(&self.pool)
                     .await?
             }
         };
         Ok(n.rows_affected())
+    }
+
+    /// The nightly jobs the next window will queue on webserver `node_id` and on every webserver sharing
+    /// `backup_server_id`: `(contract, webserver, backup server, estimate)`, estimated like
+    /// [`Store::enqueue_nightly`] does.
+    pub async fn upcoming_nightly(
+        &self,
+        node_id: i64,
+        backup_server_id: Option<i64>,
+        default_estimate: i64,
+        min_estimate: i64,
+    ) -> Result<Vec<(i64, i64, Option<i64>, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.node_id, n.backup_server_id, (SELECT j2.finished_at - j2.started_at FROM backup_jobs j2 \
+             WHERE j2.contract_id = c.id AND j2.kind = 'nightly' AND j2.status = 'succeeded' \
+             ORDER BY j2.id DESC LIMIT 1) AS last FROM contracts c JOIN nodes n ON n.id = c.node_id \
+             WHERE c.status IN ('active', 'terminating') AND n.role = 'webserver' \
+             AND (c.node_id = $1 OR n.backup_server_id = $2) ORDER BY c.id",
+        )
+        .bind(node_id)
+        .bind(backup_server_id.unwrap_or(-1))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let est = get_opt_i64(r, "last")?.unwrap_or(default_estimate).max(min_estimate);
+                Ok((get_i64(r, "id")?, get_i64(r, "node_id")?, get_opt_i64(r, "backup_server_id")?, est))
+            })
+            .collect()
     }
 
     /// Queues an on-demand backup or a restore of a contract on its webserver. The caller has checked the

@@ -275,13 +275,15 @@ pub async fn claim(state: &AppState, node: &Node) -> Result<Option<AgentJob>, Se
     let claim = state.store.begin_claim(node.id, backup_server).await?;
     let mut s = scheduler_for(state, &claim.jobs, now)?;
     let mine = server(Some(node.id));
-    let chosen: Vec<i64> = s
-        .tick(unix(now))
-        .into_iter()
-        .find(|st| st.webserver == mine)
-        .map(|st| i64::try_from(st.job.0).unwrap_or(0))
-        .into_iter()
-        .collect();
+    let mut chosen = Vec::new();
+    for st in s.tick(unix(now)).into_iter().filter(|st| st.webserver == mine) {
+        let id = i64::try_from(st.job.0).unwrap_or(0);
+        let Some(job) = claim.jobs.iter().find(|j| j.id == id) else { continue };
+        if st.kind == JobKind::Nightly || fits_before_window(state, &claim.jobs, job, now).await? {
+            chosen.push(id);
+            break;
+        }
+    }
     let claimed = state.store.commit_claim(claim, &chosen, now).await?;
     let Some(job) = claimed.into_iter().next() else { return Ok(None) };
     match agent_job(state, node, &job).await {
@@ -295,6 +297,69 @@ pub async fn claim(state: &AppState, node: &Node) -> Result<Option<AgentJob>, Se
             Ok(None)
         }
     }
+}
+
+/// Admission before the window: the scheduler only knows the nightly jobs once the window opened and they
+/// are queued. A restore or on-demand backup that would still run when the next window opens may start only if
+/// the night, forecast now with that night's nightly jobs (estimated as they will be queued), still ends every
+/// nightly job in its window — or, in a night that overruns anyway, makes none of them miss that would not.
+async fn fits_before_window(
+    state: &AppState,
+    queue: &[BackupJob],
+    candidate: &BackupJob,
+    now: i64,
+) -> Result<bool, ServiceError> {
+    if state.config.backup.restores_bypass_admission && !candidate.kind.is_backup() {
+        return Ok(true);
+    }
+    let night = window(state)?.next_or_current(DateTime::from_timestamp(now, 0).unwrap_or_default());
+    let (start, end) = (night.start.timestamp(), night.end.timestamp());
+    if start <= now || now + candidate.estimate_seconds <= start {
+        return Ok(true); // inside the window the queued nightly jobs are checked by the scheduler itself
+    }
+    let b = &state.config.backup;
+    let upcoming = state
+        .store
+        .upcoming_nightly(
+            candidate.node_id,
+            candidate.backup_server_id,
+            b.default_estimate_seconds,
+            b.min_estimate_seconds,
+        )
+        .await?;
+    // The night as it will look at its start: what still runs then, and the nightly jobs queued.
+    let mut night_jobs: Vec<BackupJob> = queue
+        .iter()
+        .filter(|j| j.status == BackupJobStatus::Running && j.started_at.unwrap_or(now) + j.estimate_seconds > start)
+        .cloned()
+        .collect();
+    for (i, (contract, node, backup, est)) in upcoming.into_iter().enumerate() {
+        night_jobs.push(BackupJob {
+            id: -1 - i64::try_from(i).unwrap_or(0),
+            contract_id: contract,
+            node_id: node,
+            backup_server_id: backup,
+            kind: BackupJobKind::Nightly,
+            status: BackupJobStatus::Queued,
+            deadline: Some(end),
+            estimate_seconds: est,
+            created_at: start,
+            ..candidate.clone()
+        });
+    }
+    let misses = |jobs: &[BackupJob]| -> Result<Vec<u64>, ServiceError> {
+        let mut ids: Vec<BackupJob> = jobs.to_vec();
+        for j in &mut ids {
+            j.id = j.id.rem_euclid(i64::MAX / 2); // the scheduler's ids are unsigned
+        }
+        let s = scheduler_for(state, &ids, start)?;
+        Ok(s.nightly_forecast(unix(start)).into_iter().filter(|f| f.misses()).map(|f| f.job.0).collect())
+    };
+    let before = misses(&night_jobs)?;
+    let mut with = night_jobs;
+    with.push(BackupJob { status: BackupJobStatus::Running, started_at: Some(now), ..candidate.clone() });
+    let after = misses(&with)?;
+    Ok(after.iter().all(|m| before.contains(m)))
 }
 
 fn mail_folder(state: &AppState, address: &str) -> Option<String> {
@@ -478,6 +543,7 @@ pub async fn tick(state: &AppState) -> Result<TickReport, ServiceError> {
                 &night.date.to_string(),
                 night.end.timestamp(),
                 state.config.backup.default_estimate_seconds.max(state.config.backup.min_estimate_seconds),
+                state.config.backup.min_estimate_seconds,
                 now.timestamp(),
             )
             .await?;

@@ -538,3 +538,41 @@ async fn backups_story_on_postgres() {
     let Some(app) = TestApp::spawn_postgres_with(configure(&site)).await else { return };
     backups_story(&app, &site).await;
 }
+
+/// Admission before the window: at 21:55 an on-demand backup estimated at 10 minutes would still run when a
+/// 10-minute window opens at 22:00 and push that night's nightly backups past its end, so no agent gets it; at
+/// 21:40 it would be done before the window and starts.
+#[tokio::test]
+async fn an_on_demand_backup_that_would_push_the_night_out_of_its_window_waits() {
+    let site = site();
+    let configure = configure(&site);
+    let app = TestApp::spawn_with(move |c| {
+        configure(c);
+        c.backup.window = "22:00-22:10".into();
+        c.backup.default_estimate_seconds = 600;
+        c.backup.min_estimate_seconds = 600;
+        c.backup.webserver_concurrency = 1;
+        c.backup.backup_server_concurrency = 1;
+    })
+    .await;
+    let web001 = node(&app, "web001").await;
+    let backup01 = app.store.nodes().await.unwrap().into_iter().find(|n| n.name.as_str() == "backup01").unwrap();
+    for web in ["web001", "web002"] {
+        let n = node(&app, web).await;
+        app.store.set_backup_server(n.id, Some(backup01.id)).await.unwrap();
+    }
+    let customer = app.store.customer_by_number(CustomerNumber::parse("K1000001").unwrap()).await.unwrap();
+    let contract = contract_of(&app, "K1000001").await;
+    std::fs::write(&site.clock, "2099-11-26T20:55:00Z\n").unwrap(); // 21:55 in Berlin
+    let view = backups::request_on_demand(&app.state, &customer, contract.id, &backups::Requester::Customer(&customer))
+        .await
+        .unwrap();
+    assert_eq!(view.job.status.as_str(), "queued");
+    assert!(backups::claim(&app.state, &web001).await.unwrap().is_none(), "the on-demand backup started at 21:55");
+    let job = app.store.backup_job(customer.id, view.job.id).await.unwrap();
+    assert_eq!(job.status.as_str(), "queued");
+
+    std::fs::write(&site.clock, "2099-11-26T20:40:00Z\n").unwrap(); // 21:40: done by 21:50
+    let claimed = backups::claim(&app.state, &web001).await.unwrap().expect("the on-demand backup starts at 21:40");
+    assert_eq!((claimed.id, claimed.kind.as_str()), (view.job.id, "on_demand"));
+}
