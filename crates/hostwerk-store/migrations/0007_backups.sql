@@ -1,6 +1,7 @@
 -- Backups: each webserver's assigned backup server, the job queue the agents work off (nightly, on-demand,
 -- restores), the snapshots they reported, the contracts' databases, and the retention maintenance plans.
 ALTER TABLE nodes ADD COLUMN backup_server_id BIGINT REFERENCES nodes(id);
+ALTER TABLE nodes ADD COLUMN agent_seen_at BIGINT;
 
 CREATE TABLE backup_jobs (
     id {id},

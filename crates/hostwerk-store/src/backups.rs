@@ -395,6 +395,27 @@ impl Store {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// Records that the agent of a webserver asked for work (at most every 10 s a write).
+    pub async fn touch_agent(&self, node_id: i64, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE nodes SET agent_seen_at = $2 WHERE id = $1 AND (agent_seen_at IS NULL OR agent_seen_at < $3)",
+        )
+        .bind(node_id)
+        .bind(now)
+        .bind(now - 10)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Webservers whose agent asked for work since `since`.
+    pub async fn live_agents(&self, since: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT id FROM nodes WHERE role = 'webserver' AND agent_seen_at >= $1")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     /// Starts a claim for webserver `node_id`: locks the node rows of the webserver and its backup server (so
     /// two panel instances never exceed a cap together) and reads the shared queue; on PostgreSQL the queued
     /// rows are taken `FOR UPDATE SKIP LOCKED`, so rows another instance is working on are passed over.

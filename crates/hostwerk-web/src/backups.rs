@@ -272,8 +272,25 @@ pub async fn claim(state: &AppState, node: &Node) -> Result<Option<AgentJob>, Se
     let _serial = state.backup_claims.lock().await;
     let now = now(state).timestamp();
     let backup_server = state.store.backup_server_of(node.id).await?;
+    state.store.touch_agent(node.id, now).await?;
+    // Queued jobs of a webserver whose agent has not asked for work lately (down, or being restarted) take
+    // backup-server slots in the simulation that nobody uses. Its nightly jobs keep their place until their
+    // window ends (the agent may come back in time); after that, and its other jobs always, are left out
+    // until the agent is back.
+    let live = state.store.live_agents(now - state.config.backup.heartbeat_timeout_seconds.max(30)).await?;
     let claim = state.store.begin_claim(node.id, backup_server).await?;
-    let mut s = scheduler_for(state, &claim.jobs, now)?;
+    let considered: Vec<BackupJob> = claim
+        .jobs
+        .iter()
+        .filter(|j| {
+            j.node_id == node.id
+                || j.status == BackupJobStatus::Running
+                || live.contains(&j.node_id)
+                || (j.kind == BackupJobKind::Nightly && j.deadline.is_some_and(|d| d > now))
+        })
+        .cloned()
+        .collect();
+    let mut s = scheduler_for(state, &considered, now)?;
     let mine = server(Some(node.id));
     let mut chosen = Vec::new();
     for st in s.tick(unix(now)).into_iter().filter(|st| st.webserver == mine) {

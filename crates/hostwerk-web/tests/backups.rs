@@ -576,3 +576,37 @@ async fn an_on_demand_backup_that_would_push_the_night_out_of_its_window_waits()
     let claimed = backups::claim(&app.state, &web001).await.unwrap().expect("the on-demand backup starts at 21:40");
     assert_eq!((claimed.id, claimed.kind.as_str()), (view.job.id, "on_demand"));
 }
+
+/// A webserver whose agent is away keeps its nightly job's place on the shared backup server until the window
+/// ends (the agent may come back in time); after that, the job no longer holds the slot others need.
+#[tokio::test]
+async fn an_absent_agent_holds_the_backup_server_only_until_its_window_ends() {
+    let site = site();
+    let configure = configure(&site);
+    let app = TestApp::spawn_with(move |c| {
+        configure(c);
+        c.backup.webserver_concurrency = 1;
+        c.backup.backup_server_concurrency = 1;
+    })
+    .await;
+    let backup01 = app.store.nodes().await.unwrap().into_iter().find(|n| n.name.as_str() == "backup01").unwrap();
+    for web in ["web001", "web002"] {
+        let n = node(&app, web).await;
+        app.store.set_backup_server(n.id, Some(backup01.id)).await.unwrap();
+    }
+    write(&site.www.join("k1000001c1/htdocs/index.html"), b"<h1>hallo</h1>");
+    backups::tick(&app.state).await.unwrap(); // 23:00: both nightly jobs queued
+    let done = agent_drain(&app, &site, "web001").await;
+    assert_eq!(done.len(), 1, "web001's nightly job ran");
+    let customer = app.store.customer_by_number(CustomerNumber::parse("K1000001").unwrap()).await.unwrap();
+    let contract = contract_of(&app, "K1000001").await;
+    std::fs::write(&site.clock, "2099-11-26T22:30:00Z\n").unwrap(); // 23:30, web002's agent never asked
+    let view = backups::request_on_demand(&app.state, &customer, contract.id, &backups::Requester::Customer(&customer))
+        .await
+        .unwrap();
+    let web001 = node(&app, "web001").await;
+    assert!(backups::claim(&app.state, &web001).await.unwrap().is_none(), "web002's nightly job lost its slot");
+    std::fs::write(&site.clock, "2099-11-27T06:00:00Z\n").unwrap(); // 07:00, the window is over
+    let claimed = backups::claim(&app.state, &web001).await.unwrap().expect("the on-demand backup starts");
+    assert_eq!(claimed.id, view.job.id);
+}
