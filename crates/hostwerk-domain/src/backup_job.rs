@@ -200,7 +200,11 @@ impl NightlyWindow {
     /// The night whose window contains `now`, if any.
     pub fn current(&self, now: DateTime<Utc>) -> Option<Night> {
         let today = now.with_timezone(&self.zone).date_naive();
-        [today.pred_opt(), Some(today)].into_iter().flatten().map(|d| self.night(d)).find(|n| n.start <= now && now < n.end)
+        [today.pred_opt(), Some(today)]
+            .into_iter()
+            .flatten()
+            .map(|d| self.night(d))
+            .find(|n| n.start <= now && now < n.end)
     }
 
     /// The next window that has not ended at `now` (the current one while inside it).
