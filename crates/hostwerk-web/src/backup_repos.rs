@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use hostwerk_backup::backend::Backend;
@@ -83,11 +83,6 @@ impl Repos {
             configs: configs.iter().map(|c| (c.webserver.clone(), c.clone())).collect(),
             open: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// The configuration of a webserver's repository.
-    pub fn config(&self, webserver: &str) -> Option<&RepositoryConfig> {
-        self.configs.get(webserver)
     }
 
     /// Webservers with a configured repository.
@@ -230,11 +225,6 @@ impl Write for ChannelWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         self.send()
     }
-}
-
-/// A path in the repository for display: `/var/www/k1/htdocs` → itself.
-pub fn abs(path: &str) -> PathBuf {
-    PathBuf::from(path)
 }
 
 // ---------------------------------------------------------------- added for the backups pages

@@ -14,8 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use hostwerk_domain::backup_job::{
     check_on_demand, BackupJobKind, BackupJobStatus, NightlyWindow, OnDemandUsage, RelativePath,
 };
-use hostwerk_domain::calendar::berlin_date;
-use hostwerk_domain::{CustomerNumber, Language};
+use hostwerk_domain::Language;
 use hostwerk_schedule::{AdmissionPolicy, Job, JobId, JobKind, ServerId};
 use hostwerk_store::{
     Actor, BackupJob, BackupSnapshot, Contract, Customer, JobOutcome, MaintenancePlan, NewBackupJob, NewBackupSnapshot,
@@ -241,17 +240,28 @@ pub struct QueuePlace {
 }
 
 async fn queue_place(state: &AppState, job: &BackupJob, now: i64) -> Result<Option<QueuePlace>, ServiceError> {
-    if job.status != BackupJobStatus::Queued {
-        return Ok(None);
-    }
-    let queue = state.store.backup_queue(job.node_id, job.backup_server_id).await?;
+    Ok(queue_places(state, std::slice::from_ref(job), now).await?.pop().flatten())
+}
+
+/// The queue places of `jobs` (`None` for jobs that are not queued), all of one contract: the queue of its
+/// servers is read and its scheduler built once.
+async fn queue_places(state: &AppState, jobs: &[BackupJob], now: i64) -> Result<Vec<Option<QueuePlace>>, ServiceError> {
+    let Some(first) = jobs.iter().find(|j| j.status == BackupJobStatus::Queued) else {
+        return Ok(vec![None; jobs.len()]);
+    };
+    let queue = state.store.backup_queue(first.node_id, first.backup_server_id).await?;
     let s = scheduler_for(state, &queue, now)?;
     let to_time = |t: u64| DateTime::from_timestamp(i64::try_from(t).unwrap_or(i64::MAX / 2), 0).unwrap_or_default();
-    Ok(s.queue_position(JobId(unix(job.id)), unix(now)).map(|p| QueuePlace {
-        position: p.position,
-        eta_start: to_time(p.eta_start),
-        eta_finish: to_time(p.eta_finish),
-    }))
+    Ok(jobs
+        .iter()
+        .map(|job| {
+            s.queue_position(JobId(unix(job.id)), unix(now)).map(|p| QueuePlace {
+                position: p.position,
+                eta_start: to_time(p.eta_start),
+                eta_finish: to_time(p.eta_finish),
+            })
+        })
+        .collect())
 }
 
 /// Estimated duration of a contract's next job: the last successful nightly backup's, at least the
@@ -669,11 +679,9 @@ async fn contract_view(
     let now = now(state);
     let tariff = state.store.tariff(&contract.tariff_id).await?;
     let u = usage(state, contract.id, now).await?;
-    let mut jobs = Vec::new();
-    for job in state.store.backup_jobs_of_contract(contract.id, 30).await? {
-        let place = queue_place(state, &job, now.timestamp()).await?;
-        jobs.push(JobView { job, place });
-    }
+    let list = state.store.backup_jobs_of_contract(contract.id, 30).await?;
+    let places = queue_places(state, &list, now.timestamp()).await?;
+    let jobs = list.into_iter().zip(places).map(|(job, place)| JobView { job, place }).collect();
     Ok(ContractBackups {
         snapshots: state.store.contract_snapshots(contract.id).await?,
         jobs,
@@ -1091,11 +1099,6 @@ pub async fn staff_contract_backups(
     Ok((customer, list))
 }
 
-/// A customer by number, for messages.
-pub fn parse_number(number: &str) -> Result<CustomerNumber, ServiceError> {
-    CustomerNumber::parse(number).map_err(invalid)
-}
-
 /// The retention maintenance plan of one webserver's repository, as shown to the admin.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RetentionPlan {
@@ -1342,11 +1345,6 @@ pub fn job_state_text(lang: Language, view: &JobView) -> String {
             .replace("{eta}", &hostwerk_domain::format_berlin_datetime(p.eta_start, lang)),
         None => status,
     }
-}
-
-/// The date of `now` in the panel's zone (for "today").
-pub fn today(state: &AppState) -> chrono::NaiveDate {
-    berlin_date(now(state))
 }
 
 // ---------------------------------------------------------------- added for the staff nodes page
