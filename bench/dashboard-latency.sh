@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Latency and throughput of the customer dashboard (GET /menu, logged in) against the health check
-# (GET /healthz) as a baseline, measured with wrk on a release build of `hostwerk serve --demo`.
+# Latency and throughput of the customer dashboard (GET /menu, logged in) against two baselines on the same
+# server: the health check (GET /healthz, one database round trip) and the stylesheet (GET /static/app.css, the
+# HTTP stack and middleware with no database and no template: this machine's floor). Measured with wrk on a
+# release build of `hostwerk serve --demo`.
 #
 #   bench/dashboard-latency.sh                     200 connections, 2 threads, 5 rounds of 10 s per endpoint
 #   BENCH_DURATION=5s BENCH_ROUNDS=1 BENCH_CONNECTIONS=50 bench/dashboard-latency.sh   quick run
 #
 # Steps: cargo build --release -p hostwerk (into $CARGO_TARGET_DIR, default target/); start the demo
 # server on a free loopback port with a temporary data directory; log in once as K1000001 with curl
-# (the server allows 30 logins per minute and address); run `wrk --latency` against /healthz and then
-# /menu with the session cookie, alternating, for several rounds; print p50, p99 and requests per second of
+# (the server allows 30 logins per minute and address); run `wrk --latency` against /healthz, /static/app.css
+# and /menu with the session cookie, in turn, for several rounds; print p50, p99 and requests per second of
 # each round and the median over the rounds, and the ratios of the medians.
 # wrk and the server share this machine's cores: compare figures from the same machine only.
 # Needs: wrk, curl (Debian: apt-get install wrk curl), cargo. Exits non-zero if anything fails.
@@ -134,23 +136,26 @@ run_wrk() {
     printf -v "${name}_requests" '%s' "$(awk '/requests in/ { print $1 }' "$out")"
 }
 
-# Rounds alternate the two endpoints so that both see the same background noise; the summary is the median
+# Rounds take the three endpoints in turn so that all see the same background noise; the summary is the median
 # of the rounds (this machine's neighbours make any single run's tail swing by a factor of two).
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "n/a" }'; }
 
-declare -a h50 h99 hrps m50 m99 mrps
+declare -a h50 h99 hrps s50 s99 srps m50 m99 mrps
 echo
 echo "hostwerk $version serve --demo (SQLite), wrk --latency -t$threads -c$connections -d$duration, $rounds rounds, $(nproc) cores"
 printf '%-6s %-10s %10s %10s %12s %10s\n' round endpoint "p50 ms" "p99 ms" "req/s" requests
 for round in $(seq 1 "$rounds"); do
     run_wrk healthz /healthz
+    run_wrk static /static/app.css
     run_wrk menu /menu -H "$cookie"
     # shellcheck disable=SC2154 # set by run_wrk through printf -v
     {
         printf '%-6s %-10s %10s %10s %12s %10s\n' "$round" /healthz "$healthz_p50" "$healthz_p99" "$healthz_rps" "$healthz_requests"
+        printf '%-6s %-10s %10s %10s %12s %10s\n' "$round" /static "$static_p50" "$static_p99" "$static_rps" "$static_requests"
         printf '%-6s %-10s %10s %10s %12s %10s\n' "$round" /menu "$menu_p50" "$menu_p99" "$menu_rps" "$menu_requests"
         h50+=("$healthz_p50") h99+=("$healthz_p99") hrps+=("$healthz_rps")
+        s50+=("$static_p50") s99+=("$static_p99") srps+=("$static_rps")
         m50+=("$menu_p50") m99+=("$menu_p99") mrps+=("$menu_rps")
     }
 done
@@ -159,13 +164,17 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' -H "$cookie" "$base/menu") || die
 [[ "$code" == 200 ]] || die "after the run GET /menu answered $code: the session did not last the run"
 
 mh50=$(median "${h50[@]}") mh99=$(median "${h99[@]}") mhrps=$(median "${hrps[@]}")
+ms50=$(median "${s50[@]}") ms99=$(median "${s99[@]}") msrps=$(median "${srps[@]}")
 mm50=$(median "${m50[@]}") mm99=$(median "${m99[@]}") mmrps=$(median "${mrps[@]}")
 echo
 echo "median of $rounds rounds"
 printf '%-10s %10s %10s %12s\n' endpoint "p50 ms" "p99 ms" "req/s"
 printf '%-10s %10s %10s %12s\n' /healthz "$mh50" "$mh99" "$mhrps"
+printf '%-10s %10s %10s %12s\n' /static "$ms50" "$ms99" "$msrps"
 printf '%-10s %10s %10s %12s\n' /menu "$mm50" "$mm99" "$mmrps"
 printf 'dashboard/healthz: p50 x%s, p99 x%s, throughput x%s (healthz req/s / menu req/s)\n' \
     "$(ratio "$mm50" "$mh50")" "$(ratio "$mm99" "$mh99")" "$(ratio "$mhrps" "$mmrps")"
+printf 'dashboard/static:  p50 x%s, p99 x%s, throughput x%s (static req/s / menu req/s)\n' \
+    "$(ratio "$mm50" "$ms50")" "$(ratio "$mm99" "$ms99")" "$(ratio "$msrps" "$mmrps")"
 sorted99=$(printf '%s\n' "${m99[@]}" | sort -g | tr '\n' ' ')
 echo "dashboard p99 per round, sorted: ${sorted99% } ms (goal: p99 < 20 ms)"

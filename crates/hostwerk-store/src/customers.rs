@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use hostwerk_domain::{
     BillingPeriod, Cents, ContractStatus, CustomerNumber, DomainName, EmailAddress, Language, PostalAddress,
-    ProcessLimit, SystemUser, Tariff,
+    ProcessLimit, SystemUser, TariffFamily, TariffId,
 };
 use sqlx::{Any, AnyConnection, Transaction};
 
@@ -36,16 +36,24 @@ fn date(r: &impl RowRead, col: &str) -> Result<NaiveDate, StoreError> {
     NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| corrupt(col, e))
 }
 
+/// The part of a stored tariff definition a contract shows (reading only these skips the policies).
+#[derive(serde::Deserialize)]
+struct TariffHead {
+    id: TariffId,
+    name: String,
+    family: TariffFamily,
+}
+
 pub(crate) fn contract_from_row(r: &impl RowRead) -> Result<Contract, StoreError> {
-    let tariff: Tariff =
+    let tariff: TariffHead =
         serde_json::from_str(&get_str(r, "definition")?).map_err(|e| corrupt("tariff definition", e))?;
     let months = u32::try_from(get_i64(r, "billing_months")?).map_err(|e| corrupt("billing period", e))?;
     Ok(Contract {
         id: get_i64(r, "id")?,
         customer_id: CustomerId(get_i64(r, "customer_id")?),
         seq: get_i64(r, "seq")?,
-        tariff_id: tariff.id.clone(),
-        tariff_name: tariff.name.clone(),
+        tariff_id: tariff.id,
+        tariff_name: tariff.name,
         family: tariff.family,
         monthly_price: Cents::new(get_i64(r, "monthly_price_cents")?),
         billing_period: BillingPeriod::from_months(months).map_err(|e| corrupt("billing period", e))?,

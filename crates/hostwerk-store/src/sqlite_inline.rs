@@ -8,8 +8,9 @@
 //! the same row decoders as the pooled path. Any error other than "not found" sends the caller back to the
 //! pooled path, so a locked or damaged database behaves exactly as before; only reads live here.
 
+use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 
@@ -67,7 +68,9 @@ impl InlineReader {
     pub(crate) fn customer_by_token(&self, table: TokenTable, hash: &str, now: i64) -> Result<Customer, StoreError> {
         self.with_connection(|conn| {
             let mut stmt = conn.prepare_cached(table.customer_select())?;
-            stmt.query_row((hash, now), |row| Ok(customer_from_row(row))).optional()?.ok_or(StoreError::NotFound)?
+            stmt.query_row((hash, now), |row| Ok(customer_from_row(&HintedRow::new(row))))
+                .optional()?
+                .ok_or(StoreError::NotFound)?
         })
     }
 
@@ -83,10 +86,9 @@ impl InlineReader {
 }
 
 fn read_overview(conn: &Connection, customer: CustomerId) -> Result<CustomerOverview, StoreError> {
-    let contracts =
-        read_all(conn, &format!("{CONTRACT_SELECT} WHERE c.customer_id = $1 ORDER BY c.seq"), customer, |r| {
-            contract_from_row(r)
-        })?;
+    static CONTRACTS_OF_CUSTOMER: LazyLock<String> =
+        LazyLock::new(|| format!("{CONTRACT_SELECT} WHERE c.customer_id = $1 ORDER BY c.seq"));
+    let contracts = read_all(conn, &CONTRACTS_OF_CUSTOMER, customer, |r| contract_from_row(r))?;
     let advisories =
         read_all(conn, crate::blog::OPEN_ADVISORIES_SELECT, customer, |r| crate::blog::advisory_from_row(r))?;
     Ok(CustomerOverview {
@@ -102,26 +104,55 @@ fn read_all<T>(
     conn: &Connection,
     sql: &str,
     customer: CustomerId,
-    decode: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+    decode: impl Fn(&HintedRow<'_, '_>) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query([customer.0])?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        out.push(decode(row)?);
+        out.push(decode(&HintedRow::new(row))?);
     }
     Ok(out)
 }
 
-impl RowRead for Row<'_> {
+/// A row whose columns are found by name starting after the last one read: decoders read columns in the order
+/// the SELECT lists them, so a lookup is usually one comparison instead of rusqlite's case-insensitive scan
+/// over every column name.
+pub(crate) struct HintedRow<'r, 's> {
+    row: &'r Row<'s>,
+    next: Cell<usize>,
+}
+
+impl<'r, 's> HintedRow<'r, 's> {
+    pub(crate) fn new(row: &'r Row<'s>) -> Self {
+        Self { row, next: Cell::new(0) }
+    }
+
+    fn index(&self, col: &str) -> Result<usize, StoreError> {
+        let stmt: &rusqlite::Statement<'_> = self.row.as_ref();
+        let count = stmt.column_count();
+        let start = self.next.get();
+        for k in 0..count {
+            let i = (start + k) % count;
+            if stmt.column_name(i).is_ok_and(|name| name == col) {
+                self.next.set(i + 1);
+                return Ok(i);
+            }
+        }
+        // Not spelled exactly as selected: rusqlite's own (case-insensitive) lookup, or its error.
+        Ok(stmt.column_index(col)?)
+    }
+}
+
+impl RowRead for HintedRow<'_, '_> {
     fn i64_col(&self, col: &str) -> Result<i64, StoreError> {
-        Ok(self.get::<_, i64>(col)?)
+        Ok(self.row.get::<_, i64>(self.index(col)?)?)
     }
     fn opt_i64_col(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        Ok(self.get::<_, Option<i64>>(col)?)
+        Ok(self.row.get::<_, Option<i64>>(self.index(col)?)?)
     }
     fn opt_str_col(&self, col: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.get::<_, Option<String>>(col)?)
+        Ok(self.row.get::<_, Option<String>>(self.index(col)?)?)
     }
 }
 
@@ -142,6 +173,27 @@ mod tests {
         assert!(InlineReader::for_url("sqlite://:memory:").is_none());
         assert!(InlineReader::for_url("sqlite://x.db?mode=memory").is_none());
         assert!(InlineReader::for_url("postgres://localhost/x").is_none());
+    }
+
+    #[test]
+    fn hinted_rows_find_columns_in_any_order() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("SELECT 1 AS a, 'x' AS b, NULL AS c, 4 AS Dd").unwrap();
+        let got = stmt
+            .query_row([], |row| {
+                let r = HintedRow::new(row);
+                Ok((
+                    r.i64_col("a").unwrap(),
+                    r.str_col("b").unwrap(),
+                    r.opt_str_col("c").unwrap(),
+                    r.i64_col("dd").unwrap(),
+                    r.i64_col("a").unwrap(),
+                    r.opt_i64_col("c").unwrap(),
+                    r.i64_col("nope").is_err(),
+                ))
+            })
+            .unwrap();
+        assert_eq!(got, (1, "x".to_owned(), None, 4, 1, None, true));
     }
 
     /// The inline path answers by itself (no fallback) on a migrated database, and sees the pool's writes.
