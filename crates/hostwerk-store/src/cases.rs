@@ -22,7 +22,7 @@ fn iso(d: NaiveDate) -> String {
 }
 
 fn opt_date(r: &impl RowRead, col: &str) -> Result<Option<NaiveDate>, StoreError> {
-    get_opt_str(r, col)?.map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| corrupt(col, e))).transpose()
+    get_opt_str(r, col)?.map(|s| s.parse::<NaiveDate>().map_err(|e| corrupt(col, e))).transpose()
 }
 
 /// Whose cases a call may touch.

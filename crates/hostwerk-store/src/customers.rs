@@ -33,7 +33,7 @@ pub(crate) fn customer_from_row(r: &impl RowRead) -> Result<Customer, StoreError
 
 fn date(r: &impl RowRead, col: &str) -> Result<NaiveDate, StoreError> {
     let s = get_str(r, col)?;
-    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| corrupt(col, e))
+    s.parse::<NaiveDate>().map_err(|e| corrupt(col, e))
 }
 
 /// The part of a stored tariff definition a contract shows (reading only these skips the policies).
@@ -63,7 +63,7 @@ pub(crate) fn contract_from_row(r: &impl RowRead) -> Result<Contract, StoreError
         notice_period_days: get_i64(r, "notice_period_days")?,
         status: ContractStatus::parse(&get_str(r, "status")?).map_err(|e| corrupt("contract status", e))?,
         end_date: get_opt_str(r, "end_date")?
-            .map(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|e| corrupt("end date", e)))
+            .map(|s| s.parse::<NaiveDate>().map_err(|e| corrupt("end date", e)))
             .transpose()?,
         node: get_opt_str(r, "node_name")?,
         system_user: SystemUser::parse(&get_str(r, "system_user")?)
