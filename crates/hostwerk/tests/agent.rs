@@ -15,17 +15,18 @@
 //! `hwtest-other` and start processes as them); as another user it prints "skipped: needs root" and passes,
 //! except with `CI=true`, where it fails. It takes about 20 s.
 
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Write};
+use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+
+mod support;
+use support::{ensure_user, is_root, say, Daemon};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hostwerk");
 /// The limit the agents enforce instead of the panel's (hidden flag `--test-limit-seconds`).
@@ -35,115 +36,6 @@ const GRACE: Duration = Duration::from_secs(1);
 /// A test process's age is measured from the return of `spawn` (after the exec), the agent counts from the
 /// fork: under load the exec may take a while, and the process is then ended "early" by our clock.
 const EXEC_SLACK: Duration = Duration::from_millis(250);
-
-/// Writes straight to the process's stderr, past the test harness's output capture.
-fn say(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
-fn is_root() -> bool {
-    let status = fs::read_to_string("/proc/self/status").unwrap();
-    // "Uid:\treal\teffective\tsaved\tfs"
-    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().nth(1));
-    euid == Some("0")
-}
-
-/// `id -u NAME` and `id -g NAME`, or None if the user does not exist.
-fn ids(name: &str) -> Option<(u32, u32)> {
-    let id = |flag: &str| -> Option<u32> {
-        let out = Command::new("id").args([flag, name]).stderr(Stdio::null()).output().ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-    };
-    Some((id("-u")?, id("-g")?))
-}
-
-/// The uid and gid of a user, created as a system user without home or login shell if missing.
-fn ensure_user(name: &str) -> (u32, u32) {
-    if let Some(ids) = ids(name) {
-        return ids;
-    }
-    let status = Command::new("useradd")
-        .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
-        .status()
-        .expect("useradd runs");
-    // 9: the user exists (created meanwhile).
-    assert!(status.success() || status.code() == Some(9), "useradd {name}: {status}");
-    ids(name).expect("the user exists after useradd")
-}
-
-/// A `hostwerk` process whose stderr goes to a log file; killed with its process group and reaped on drop.
-struct Daemon {
-    name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn spawn(name: &str, cmd: &mut Command, log: PathBuf) -> Daemon {
-        let child = cmd
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Daemon { name: name.to_owned(), child, log }
-    }
-
-    fn log_text(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Waits until the log contains `needle`; panics with the log after `timeout`.
-    fn wait_for_log(&self, needle: &str, timeout: Duration) -> Duration {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if self.log_text().contains(needle) {
-                return start.elapsed();
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        panic!("{} did not log {needle:?} within {timeout:?}; its log:\n{}", self.name, self.log_text());
-    }
-
-    /// Sends SIGTERM and waits for the exit.
-    fn terminate(&mut self, timeout: Duration) -> ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        panic!("{} did not exit within {timeout:?} of SIGTERM; its log:\n{}", self.name, self.log_text());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        // The group id is the child's pid (process_group(0)); `kill` reaches the whole group.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if thread::panicking() {
-            let text = self.log_text();
-            let lines: Vec<&str> = text.lines().collect();
-            say(&format!(
-                "--- {} log, last lines ({}) ---\n{}",
-                self.name,
-                self.log.display(),
-                lines[lines.len().saturating_sub(40)..].join("\n")
-            ));
-        }
-    }
-}
 
 /// A process under test (a `sleep`), started as a given user; killed and reaped on drop.
 struct Kid {
@@ -228,17 +120,7 @@ fn start_panel(dir: &Path, data: &Path) -> (Daemon, String) {
         .env_remove("HOSTWERK_DATA_DIR")
         .stdout(Stdio::piped());
     let mut panel = Daemon::spawn("hostwerk serve", &mut cmd, dir.join("panel.log"));
-    let stdout = panel.child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(first)) = lines.next() {
-            let _ = tx.send(first);
-        }
-        // Keep reading so that the server never blocks on a full pipe.
-        for _ in lines {}
-    });
-    let first = rx.recv_timeout(Duration::from_secs(30)).expect("hostwerk serve prints its address within 30 s");
+    let first = panel.first_line();
     let url =
         parse_listen_line(&first).unwrap_or_else(|| panic!("unexpected first line from hostwerk serve: {first:?}"));
     (panel, url)
@@ -287,12 +169,12 @@ fn start_agent(dir: &Path, node: &str, panel: &str, run: u32) -> Daemon {
         Daemon::spawn(&format!("agent {node} (run {run})"), &mut cmd, dir.join(format!("agent-{node}-{run}.log")));
     if setpriv {
         // setpriv execs the agent: same pid. CAP_KILL is bit 5.
-        let status = fs::read_to_string(format!("/proc/{}/status", agent.child.id())).unwrap();
+        let status = fs::read_to_string(format!("/proc/{}/status", agent.pid())).unwrap();
         let cap_eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim().to_owned();
         if cap_eff != "0000000000000020" {
             // Possibly read before setpriv's exec; read again a moment later.
             thread::sleep(Duration::from_millis(200));
-            let status = fs::read_to_string(format!("/proc/{}/status", agent.child.id())).unwrap();
+            let status = fs::read_to_string(format!("/proc/{}/status", agent.pid())).unwrap();
             let cap_eff = status.lines().find_map(|l| l.strip_prefix("CapEff:")).unwrap().trim().to_owned();
             assert_eq!(cap_eff, "0000000000000020", "the agent's effective capabilities");
         }

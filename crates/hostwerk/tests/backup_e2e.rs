@@ -39,32 +39,22 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Mutex};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod support;
+use support::{ensure_user, is_root, say, Daemon};
+
 const BIN: &str = env!("CARGO_BIN_EXE_hostwerk");
 /// Size of the incompressible file that makes a backup take several seconds: the engine is not optimised in
 /// the dev profile (about 3 MiB/s there on 2 cores, some 100 MiB/s in release).
 const BIG_FILE_MIB: usize = if cfg!(debug_assertions) { 32 } else { 768 };
-
-/// Writes straight to the process's stderr, past the test harness's output capture.
-fn say(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
-
-fn is_root() -> bool {
-    let status = fs::read_to_string("/proc/self/status").unwrap();
-    let euid = status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|l| l.split_whitespace().nth(1));
-    euid == Some("0")
-}
 
 /// True when the test may run; false (after a note) when it must be skipped.
 fn may_run() -> bool {
@@ -74,113 +64,6 @@ fn may_run() -> bool {
     assert!(std::env::var("CI").as_deref() != Ok("true"), "the backup end-to-end test needs root, and CI=true");
     say("skipped: needs root");
     false
-}
-
-fn ids(name: &str) -> Option<(u32, u32)> {
-    let id = |flag: &str| -> Option<u32> {
-        let out = Command::new("id").args([flag, name]).stderr(Stdio::null()).output().ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-    };
-    Some((id("-u")?, id("-g")?))
-}
-
-/// The uid and gid of a user, created as a system user without home or login shell if missing.
-fn ensure_user(name: &str) -> (u32, u32) {
-    // The tests of this file run in parallel; useradd takes a lock on /etc/passwd and fails on contention.
-    static USERADD: Mutex<()> = Mutex::new(());
-    let _guard = USERADD.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(ids) = ids(name) {
-        return ids;
-    }
-    let status = Command::new("useradd")
-        .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name])
-        .status()
-        .expect("useradd runs");
-    assert!(status.success() || status.code() == Some(9), "useradd {name}: {status}");
-    ids(name).expect("the user exists after useradd")
-}
-
-/// A `hostwerk` process whose stderr goes to a log file; killed with its process group and reaped on drop.
-struct Daemon {
-    name: String,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn spawn(name: &str, cmd: &mut Command, log: PathBuf) -> Daemon {
-        let child = cmd
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stderr(File::create(&log).unwrap())
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
-        Daemon { name: name.to_owned(), child, log }
-    }
-
-    fn log_text(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Reads the first line of stdout (piped) within 30 s, keeps draining the rest.
-    fn first_line(&mut self) -> String {
-        let stdout = self.child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let mut lines = BufReader::new(stdout).lines();
-            if let Some(Ok(first)) = lines.next() {
-                let _ = tx.send(first);
-            }
-            for _ in lines {}
-        });
-        rx.recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("{} printed no line within 30 s; its log:\n{}", self.name, self.log_text()))
-    }
-
-    /// SIGKILL to the process (not a clean stop), then reaps it.
-    fn kill9(mut self) {
-        let status = Command::new("kill").args(["-KILL", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-        let status = self.child.wait().unwrap();
-        assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "{} ended by SIGKILL", self.name);
-    }
-
-    /// SIGTERM and wait for the exit.
-    fn terminate(mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(15) {
-            if self.child.try_wait().unwrap().is_some() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        panic!("{} did not exit within 15 s of SIGTERM; its log:\n{}", self.name, self.log_text());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if thread::panicking() {
-            let text = self.log_text();
-            let lines: Vec<&str> = text.lines().collect();
-            say(&format!(
-                "--- {} log, last lines ({}) ---\n{}",
-                self.name,
-                self.log.display(),
-                lines[lines.len().saturating_sub(40)..].join("\n")
-            ));
-        }
-    }
 }
 
 /// Runs `hostwerk ARGS…` to the end; returns stdout, panics with stderr on failure.
@@ -738,7 +621,7 @@ fn nightly_restore_allowance_and_admission() {
 
     // Admission: three minutes before the next window ends, with web002's agent stopped. The tick queues the
     // night's jobs; web001's runs at once, web002's waits for its agent and holds backup01's only slot.
-    p.agent("web002").terminate();
+    p.agent("web002").terminate(Duration::from_secs(15));
     let last1 = n1["id"].as_i64().unwrap();
     let last2 = n2["id"].as_i64().unwrap();
     p.set_clock("2026-03-12T05:57:00+01:00");
