@@ -123,7 +123,6 @@ pub(crate) fn localize(source: &str, lang: Language, html: bool) -> String {
             None => out.push_str(&localize_tag(tag, lang)),
         }
         rest = &rest[open + end..];
-        continue;
     }
     out.push_str(rest);
     out
