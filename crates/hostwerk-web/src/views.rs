@@ -106,7 +106,7 @@ fn environment(lang: Language) -> Environment<'static> {
 /// `key` in `lang` as a string literal, so rendering does not look the text up each time; a tag that is nothing
 /// but such a call becomes the text itself, escaped as autoescape would (`html`) so it renders byte for byte
 /// the same. Text outside tags, comments and calls whose argument is an expression are left as they are.
-pub(crate) fn localize(source: &str, lang: Language, html: bool) -> String {
+fn localize(source: &str, lang: Language, html: bool) -> String {
     let mut out = String::with_capacity(source.len() + source.len() / 4);
     let mut rest = source;
     while let Some(open) = find_tag_start(rest) {
@@ -144,24 +144,7 @@ fn static_text(tag: &str, lang: Language, html: bool) -> Option<String> {
     if !html {
         return Some(text);
     }
-    Some(escape_html(&text))
-}
-
-/// HTML escaping exactly as minijinja's autoescape writes it.
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '&' => escaped.push_str("&amp;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#x27;"),
-            '/' => escaped.push_str("&#x2f;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
+    Some(minijinja::HtmlEscape(&text).to_string())
 }
 
 /// Where the next `{{` or `{%` tag starts; skips `{# … #}` comments.
@@ -249,7 +232,7 @@ mod tests {
 {{ t("status." ~ code) }} {{ t("common.month" if n == 1 else "common.months") }}
 {% set x = t( "nav.profile" ) %}[{{ x }}] {{ t("nav.skip")|upper }} {{- t("nav.phone") -}}
 {# {{ t("nav.backups") }} #} t("nav.server") {{ "t(\"nav.service\")" }} {{ "a" ~ t("no.such.key") }}
-{{ t("contract.refund") }}"#;
+{{ t("contract.refund") }} {{ t("staff.backups") }} {{ t("event.customer_message") }} {{ t("mail.intro") }}"#;
         for lang in [Language::De, Language::En] {
             let (plain, localized) = both_ways(source, lang);
             assert_eq!(plain, localized, "{lang:?}");
@@ -263,14 +246,15 @@ mod tests {
 
     #[test]
     fn localized_text_is_escaped_like_autoescape() {
-        assert_eq!(static_text(r#"{{ t("a < b & 'c' / \"d\"") }}"#, Language::En, true), None);
-        let text = static_text(r#"{{ t("nav.logout") }}"#, Language::De, true);
-        assert_eq!(text.as_deref(), Some("Abmelden"));
-        let mut env = Environment::new();
-        env.add_template("x.html", "{{ s }}").unwrap();
-        let raw = "Tom & Jerry's <b>/\"x\"";
-        let rendered = env.get_template("x.html").unwrap().render(minijinja::context! { s => raw }).unwrap();
-        assert_eq!(rendered, escape_html(raw));
+        assert_eq!(static_text(r#"{{ t("nav.logout") }}"#, Language::De, true).as_deref(), Some("Abmelden"));
+        let (plain, localized) =
+            both_ways(r#"{{ t("event.customer_message") }} {{ t("staff.backups") }}"#, Language::En);
+        assert_eq!(plain, localized);
+        assert_eq!(localized, "Customer&#x27;s message Backups daily&#x2f;monthly");
+        assert_eq!(
+            static_text(r#"{{ t("staff.backups") }}"#, Language::En, false).as_deref(),
+            Some("Backups daily/monthly")
+        );
     }
 
     #[test]
