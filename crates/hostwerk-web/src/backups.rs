@@ -303,10 +303,11 @@ pub async fn claim(state: &AppState, node: &Node) -> Result<Option<AgentJob>, Se
     let mut s = scheduler_for(state, &considered, now)?;
     let mine = server(Some(node.id));
     let mut chosen = Vec::new();
+    let mut forecast = None;
     for st in s.tick(unix(now)).into_iter().filter(|st| st.webserver == mine) {
         let id = i64::try_from(st.job.0).unwrap_or(0);
         let Some(job) = claim.jobs.iter().find(|j| j.id == id) else { continue };
-        if st.kind == JobKind::Nightly || fits_before_window(state, &claim.jobs, job, now).await? {
+        if st.kind == JobKind::Nightly || fits_before_window(state, &claim.jobs, job, now, &mut forecast).await? {
             chosen.push(id);
             break;
         }
@@ -326,15 +327,77 @@ pub async fn claim(state: &AppState, node: &Node) -> Result<Option<AgentJob>, Se
     }
 }
 
+/// The coming night as the scheduler will see it at its start: the jobs still running then and the nightly jobs
+/// of the webserver and its backup server (estimated as they will be queued), with the ids of the nightly jobs
+/// that miss their window already without anything started now.
+struct NightForecast {
+    start: i64,
+    jobs: Vec<BackupJob>,
+    misses: Vec<u64>,
+}
+
+impl NightForecast {
+    async fn build(
+        state: &AppState,
+        queue: &[BackupJob],
+        webserver: &BackupJob,
+        (start, end): (i64, i64),
+        now: i64,
+    ) -> Result<Self, ServiceError> {
+        let b = &state.config.backup;
+        let upcoming = state
+            .store
+            .upcoming_nightly(
+                webserver.node_id,
+                webserver.backup_server_id,
+                b.default_estimate_seconds,
+                b.min_estimate_seconds,
+            )
+            .await?;
+        let mut jobs: Vec<BackupJob> = queue
+            .iter()
+            .filter(|j| {
+                j.status == BackupJobStatus::Running && j.started_at.unwrap_or(now) + j.estimate_seconds > start
+            })
+            .cloned()
+            .collect();
+        for (i, (contract, node, backup, est)) in upcoming.into_iter().enumerate() {
+            jobs.push(BackupJob {
+                // Not queued yet: ids above any real one (the scheduler's ids are unsigned).
+                id: i64::MAX / 2 - i64::try_from(i).unwrap_or(0),
+                contract_id: contract,
+                node_id: node,
+                backup_server_id: backup,
+                kind: BackupJobKind::Nightly,
+                status: BackupJobStatus::Queued,
+                deadline: Some(end),
+                estimate_seconds: est,
+                created_at: start,
+                ..webserver.clone()
+            });
+        }
+        let misses = nightly_misses(state, &jobs, start)?;
+        Ok(Self { start, jobs, misses })
+    }
+}
+
+/// The nightly jobs among `jobs` that the scheduler forecasts to end after their window, at `start`.
+fn nightly_misses(state: &AppState, jobs: &[BackupJob], start: i64) -> Result<Vec<u64>, ServiceError> {
+    let s = scheduler_for(state, jobs, start)?;
+    Ok(s.nightly_forecast(unix(start)).into_iter().filter(|f| f.misses()).map(|f| f.job.0).collect())
+}
+
 /// Admission before the window: the scheduler only knows the nightly jobs once the window opened and they
 /// are queued. A restore or on-demand backup that would still run when the next window opens may start only if
-/// the night, forecast now with that night's nightly jobs (estimated as they will be queued), still ends every
-/// nightly job in its window — or, in a night that overruns anyway, makes none of them miss that would not.
+/// the night, forecast now with that night's nightly jobs, still ends every nightly job in its window — or, in a
+/// night that overruns anyway, makes none of them miss that would not. The forecast is built once per claim
+/// (`forecast`): every candidate of a claim is on the same webserver.
 async fn fits_before_window(
     state: &AppState,
     queue: &[BackupJob],
     candidate: &BackupJob,
     now: i64,
+    forecast: &mut Option<NightForecast>,
 ) -> Result<bool, ServiceError> {
     if state.config.backup.restores_bypass_admission && !candidate.kind.is_backup() {
         return Ok(true);
@@ -344,49 +407,14 @@ async fn fits_before_window(
     if start <= now || now + candidate.estimate_seconds <= start {
         return Ok(true); // inside the window the queued nightly jobs are checked by the scheduler itself
     }
-    let b = &state.config.backup;
-    let upcoming = state
-        .store
-        .upcoming_nightly(
-            candidate.node_id,
-            candidate.backup_server_id,
-            b.default_estimate_seconds,
-            b.min_estimate_seconds,
-        )
-        .await?;
-    // The night as it will look at its start: what still runs then, and the nightly jobs queued.
-    let mut night_jobs: Vec<BackupJob> = queue
-        .iter()
-        .filter(|j| j.status == BackupJobStatus::Running && j.started_at.unwrap_or(now) + j.estimate_seconds > start)
-        .cloned()
-        .collect();
-    for (i, (contract, node, backup, est)) in upcoming.into_iter().enumerate() {
-        night_jobs.push(BackupJob {
-            id: -1 - i64::try_from(i).unwrap_or(0),
-            contract_id: contract,
-            node_id: node,
-            backup_server_id: backup,
-            kind: BackupJobKind::Nightly,
-            status: BackupJobStatus::Queued,
-            deadline: Some(end),
-            estimate_seconds: est,
-            created_at: start,
-            ..candidate.clone()
-        });
-    }
-    let misses = |jobs: &[BackupJob]| -> Result<Vec<u64>, ServiceError> {
-        let mut ids: Vec<BackupJob> = jobs.to_vec();
-        for j in &mut ids {
-            j.id = j.id.rem_euclid(i64::MAX / 2); // the scheduler's ids are unsigned
-        }
-        let s = scheduler_for(state, &ids, start)?;
-        Ok(s.nightly_forecast(unix(start)).into_iter().filter(|f| f.misses()).map(|f| f.job.0).collect())
+    let forecast = match forecast {
+        Some(f) => f,
+        None => forecast.insert(NightForecast::build(state, queue, candidate, (start, end), now).await?),
     };
-    let before = misses(&night_jobs)?;
-    let mut with = night_jobs;
+    let mut with = forecast.jobs.clone();
     with.push(BackupJob { status: BackupJobStatus::Running, started_at: Some(now), ..candidate.clone() });
-    let after = misses(&with)?;
-    Ok(after.iter().all(|m| before.contains(m)))
+    let after = nightly_misses(state, &with, forecast.start)?;
+    Ok(after.iter().all(|m| forecast.misses.contains(m)))
 }
 
 fn mail_folder(state: &AppState, address: &str) -> Option<String> {
