@@ -18,19 +18,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
 
-use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Write};
+use std::fs;
 use std::net::{TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+
+mod support;
+use support::{say, Daemon};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hostwerk");
 /// The workspace's `target` directory, where the screenshots go.
@@ -53,52 +53,6 @@ const CHROMIUM_ARGS: &[&str] = &[
     "--disable-sync",
     "--window-size=1280,1100",
 ];
-
-/// A child process that is killed when the guard goes out of scope, also when the test panics.
-/// The process runs in its own process group, so the whole group goes: chromedriver takes
-/// the Chromium processes it started with it.
-struct Guard {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-}
-
-impl Guard {
-    fn spawn(name: &'static str, cmd: &mut Command, log: PathBuf) -> Guard {
-        let log_file = File::create(&log).unwrap();
-        let child = cmd
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({cmd:?}): {e}"));
-        Guard { name, child, log }
-    }
-
-    fn log_tail(&self) -> String {
-        let text = fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(40)..].join("\n")
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        // The group id is the child's pid (process_group(0)); `kill` reaches the whole group.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- {} log, last lines ({}) ---\n{}", self.name, self.log.display(), self.log_tail());
-        }
-    }
-}
-
-/// Writes straight to the process's stderr, past the test harness's output capture.
-fn say(msg: &str) {
-    let _ = writeln!(std::io::stderr(), "{msg}");
-}
 
 fn find_in_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -134,7 +88,7 @@ fn parse_listen_line(line: &str) -> Option<String> {
 }
 
 /// Starts `hostwerk serve --demo` on a free loopback port and returns it with its base URL.
-fn start_server(dir: &Path) -> (Guard, String) {
+fn start_server(dir: &Path) -> (Daemon, String) {
     let mut cmd = Command::new(BIN);
     cmd.args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.join("data"))
@@ -144,21 +98,8 @@ fn start_server(dir: &Path) -> (Guard, String) {
         .env_remove("HOSTWERK_DATA_DIR")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped());
-    let mut guard = Guard::spawn("hostwerk serve", &mut cmd, dir.join("server.log"));
-    let stdout = guard.child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines();
-        if let Some(Ok(first)) = lines.next() {
-            let _ = tx.send(first);
-        }
-        // Keep reading so that the server never blocks on a full pipe.
-        for _ in lines {}
-    });
-    let first = match rx.recv_timeout(Duration::from_secs(30)) {
-        Ok(line) => line,
-        Err(_) => panic!("hostwerk serve printed no first line within 30 s: {:?}", guard.child.try_wait()),
-    };
+    let mut guard = Daemon::spawn("hostwerk serve", &mut cmd, dir.join("server.log"));
+    let first = guard.first_line();
     let url =
         parse_listen_line(&first).unwrap_or_else(|| panic!("unexpected first line from hostwerk serve: {first:?}"));
     (guard, url)
@@ -169,21 +110,21 @@ fn free_port() -> u16 {
 }
 
 /// Starts chromedriver on a free loopback port and returns it with its URL, once it accepts connections.
-fn start_chromedriver(driver: &Path, dir: &Path) -> (Guard, String) {
+fn start_chromedriver(driver: &Path, dir: &Path) -> (Daemon, String) {
     let mut last_error = String::new();
     for attempt in 1..=3 {
         let port = free_port();
         let log = dir.join(format!("chromedriver-{attempt}.log"));
         let mut cmd = Command::new(driver);
         cmd.arg(format!("--port={port}")).arg(format!("--log-path={}", log.display())).stdout(Stdio::null());
-        let mut guard = Guard::spawn("chromedriver", &mut cmd, dir.join(format!("chromedriver-{attempt}.stderr")));
-        guard.log = log;
+        let mut guard = Daemon::spawn("chromedriver", &mut cmd, dir.join(format!("chromedriver-{attempt}.stderr")));
+        guard.show_log(log);
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if TcpStream::connect(("127.0.0.1", port)).is_ok() {
                 return (guard, format!("http://127.0.0.1:{port}"));
             }
-            if let Ok(Some(status)) = guard.child.try_wait() {
+            if let Some(status) = guard.try_wait() {
                 last_error = format!("chromedriver exited with {status}: {}", guard.log_tail());
                 break;
             }

@@ -104,6 +104,23 @@ impl Daemon {
         assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9), "{} ended by SIGKILL", self.name);
     }
 
+    /// The last 40 lines of the log.
+    pub fn log_tail(&self) -> String {
+        let text = self.log_text();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Shows `log` instead of the captured stderr when a test fails (for programs that write their own log).
+    pub fn show_log(&mut self, log: PathBuf) {
+        self.log = log;
+    }
+
+    /// The exit status, if the process has ended.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
     /// Waits until the log contains `needle`; panics with the log after `timeout`.
     pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> Duration {
         let start = Instant::now();
@@ -139,14 +156,7 @@ impl Drop for Daemon {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if thread::panicking() {
-            let text = self.log_text();
-            let lines: Vec<&str> = text.lines().collect();
-            say(&format!(
-                "--- {} log, last lines ({}) ---\n{}",
-                self.name,
-                self.log.display(),
-                lines[lines.len().saturating_sub(40)..].join("\n")
-            ));
+            say(&format!("--- {} log, last lines ({}) ---\n{}", self.name, self.log.display(), self.log_tail()));
         }
     }
 }
