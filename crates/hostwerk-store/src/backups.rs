@@ -300,7 +300,7 @@ impl Store {
     /// Queues an on-demand backup or a restore of a contract on its webserver. The caller has checked the
     /// customer owns the contract and the allowance.
     pub async fn insert_backup_job(&self, job: &NewBackupJob<'_>) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "SELECT c.node_id, n.backup_server_id FROM contracts c JOIN nodes n ON n.id = c.node_id \
              WHERE c.id = $1 AND c.customer_id = $2",
@@ -420,7 +420,7 @@ impl Store {
     /// two panel instances never exceed a cap together) and reads the shared queue; on PostgreSQL the queued
     /// rows are taken `FOR UPDATE SKIP LOCKED`, so rows another instance is working on are passed over.
     pub async fn begin_claim(&self, node_id: i64, backup_server_id: Option<i64>) -> Result<ClaimTx, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let b = backup_server_id.unwrap_or(-1);
         let jobs = match self.engine {
             Engine::Postgres => {
@@ -533,7 +533,7 @@ impl Store {
         outcome: &JobOutcome<'_>,
         now: i64,
     ) -> Result<BackupJob, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM backup_jobs WHERE id = $1 AND node_id = $2 AND attempts = $3 \
              AND status = 'running'"
@@ -598,7 +598,7 @@ impl Store {
         max_attempts: i64,
         now: i64,
     ) -> Result<(u64, Vec<BackupJob>), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let failing = sqlx::query(&format!(
             "SELECT {JOB_COLUMNS} FROM backup_jobs WHERE status = 'running' AND heartbeat_at < $1 AND attempts >= $2"
         ))
@@ -702,7 +702,7 @@ impl Store {
 
     /// Marks snapshots of a node's repository as forgotten (after the engine removed them).
     pub async fn mark_snapshots_forgotten(&self, node_id: i64, ids: &[String], now: i64) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut n = 0;
         for id in ids {
             n += sqlx::query(

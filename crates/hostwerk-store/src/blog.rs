@@ -174,7 +174,7 @@ impl Store {
     /// Publishes a post; the slug must be new.
     pub async fn create_post(&self, post: &NewPost<'_>) -> Result<i64, StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO posts (slug, title, body, category, author_staff_id, author_name, published_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",

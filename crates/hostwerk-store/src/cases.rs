@@ -404,7 +404,7 @@ impl Store {
         first: &NewCaseEvent<'_>,
     ) -> Result<i64, StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO cases (customer_id, channel, category, subject, status, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, 'new', $5, $5) RETURNING id",
@@ -508,7 +508,7 @@ impl Store {
         case_id: i64,
         event: &NewCaseEvent<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         Self::case_in_scope(&mut tx, scope, case_id).await?;
         insert_event(&mut tx, case_id, event, None, now_ts()).await?;
         tx.commit().await?;
@@ -523,7 +523,7 @@ impl Store {
         staff: StaffId,
         event: &NewCaseEvent<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         Self::case_in_scope(&mut tx, scope, case_id).await?;
         sqlx::query("UPDATE cases SET assigned_staff_id = $2 WHERE id = $1")
             .bind(case_id)
@@ -545,7 +545,7 @@ impl Store {
         event: &NewCaseEvent<'_>,
     ) -> Result<i64, StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let (customer, _) = Self::case_in_scope(&mut tx, scope, case_id).await?;
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO proposals (case_id, customer_id, kind, status, body, amount_cents, months, contract_id, \
@@ -607,7 +607,7 @@ impl Store {
         event: &NewCaseEvent<'_>,
     ) -> Result<Result<(), ProposalStatus>, StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let first = scope.next_param();
         let sql = format!(
             "SELECT p.case_id, p.customer_id, p.status FROM proposals p JOIN cases k ON k.id = p.case_id \

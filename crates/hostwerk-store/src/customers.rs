@@ -104,7 +104,7 @@ impl Store {
     }
 
     async fn try_create_customer(&self, new: &NewCustomer, contract: &NewContract) -> Result<Customer, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let max: Option<i64> = sqlx::query_scalar("SELECT MAX(number_seq) FROM customers").fetch_one(&mut *tx).await?;
         let seq = max.map_or(i64::from(CustomerNumber::FIRST.sequence()), |m| m + 1);
         let number = u32::try_from(seq)
@@ -138,7 +138,7 @@ impl Store {
 
     /// Adds another contract to an existing customer.
     pub async fn add_contract(&self, customer: CustomerId, contract: &NewContract) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let number: String = sqlx::query_scalar("SELECT number FROM customers WHERE id = $1")
             .bind(customer.0)
             .fetch_optional(&mut *tx)

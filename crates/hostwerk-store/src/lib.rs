@@ -102,6 +102,16 @@ impl Store {
         Ok(store)
     }
 
+    /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`, waiting up to
+    /// the busy timeout): a transaction that reads first and then writes could not wait for the lock once another
+    /// connection had committed since its read, and SQLite would answer "database is locked" at once.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// The SQLite URL for a database file in `dir`, created when missing.
     pub fn sqlite_url(dir: &std::path::Path) -> String {
         format!("sqlite://{}?mode=rwc", dir.join("hostwerk.sqlite").display())

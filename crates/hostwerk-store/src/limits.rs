@@ -66,7 +66,7 @@ impl Store {
     /// which is shown once and stored only as a hash.
     pub async fn issue_node_token(&self, node_id: i64) -> Result<String, StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let role: Option<String> =
             sqlx::query_scalar("SELECT role FROM nodes WHERE id = $1").bind(node_id).fetch_optional(&mut *tx).await?;
         match role.as_deref() {
@@ -145,7 +145,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<ProcessLimit, StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let old: String = sqlx::query_scalar("SELECT process_limit FROM contracts WHERE id = $1 AND customer_id = $2")
             .bind(contract_id)
             .bind(customer.0)
@@ -208,7 +208,7 @@ impl Store {
     /// are ignored. Returns how many were recorded.
     pub async fn record_process_kills(&self, node_id: i64, kills: &[NewProcessKill<'_>]) -> Result<u64, StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut recorded = 0;
         for k in kills {
             let owner = sqlx::query("SELECT id, customer_id FROM contracts WHERE node_id = $1 AND system_user = $2")

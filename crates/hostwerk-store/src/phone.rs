@@ -182,7 +182,7 @@ impl Store {
     /// Stores a new temporary PIN (hash), replacing any earlier one.
     pub async fn set_phone_pin(&self, customer: CustomerId, pin_hash: &str, ttl_secs: i64) -> Result<(), StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM phone_pins WHERE customer_id = $1").bind(customer.0).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO phone_pins (customer_id, pin_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(customer.0)
@@ -335,7 +335,7 @@ impl Store {
     /// Records a scheduled tariff change; a contract has at most one scheduled change (a new one replaces it).
     pub async fn schedule_tariff_change(&self, change: &NewTariffChange<'_>) -> Result<TariffChange, StoreError> {
         let now = now_ts();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id = insert_tariff_change(&mut tx, change, now).await?;
         tx.commit().await?;
         Ok(TariffChange {

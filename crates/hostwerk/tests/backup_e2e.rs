@@ -138,7 +138,6 @@ struct Settings {
 
 /// One platform: repository server, panel, agents, and their folders.
 struct Platform {
-    _tmp: tempfile::TempDir,
     dir: PathBuf,
     /// The webspace root (`webspace_root`).
     www: PathBuf,
@@ -152,6 +151,8 @@ struct Platform {
     url: String,
     agents: BTreeMap<&'static str, Daemon>,
     runs: u32,
+    /// Last: fields drop in order, and the daemons print their logs (kept in here) when a test fails.
+    _tmp: tempfile::TempDir,
 }
 
 impl Platform {
