@@ -9,10 +9,11 @@ use sqlx::{Any, AnyConnection, Transaction};
 
 use crate::{
     corrupt, get_i64, get_opt_str, get_str, now_ts, ts, Contract, Customer, CustomerCredentials, CustomerId,
-    CustomerOverview, Domain, Mailbox, NewContract, NewCustomer, RowRead, Store, StoreError,
+    CustomerOverview, DataVersion, Domain, Mailbox, NewContract, NewCustomer, RowRead, Store, StoreError,
 };
 
-const CUSTOMER_COLUMNS: &str = "id, number, name, email, street, postal_code, city, country, language, created_at";
+const CUSTOMER_COLUMNS: &str = "id, number, name, email, street, postal_code, city, country, language, created_at, \
+     data_version, (SELECT version FROM content_version WHERE id = 1) AS content_version";
 
 pub(crate) fn customer_from_row(r: &impl RowRead) -> Result<Customer, StoreError> {
     Ok(Customer {
@@ -28,6 +29,7 @@ pub(crate) fn customer_from_row(r: &impl RowRead) -> Result<Customer, StoreError
         },
         language: Language::parse(&get_str(r, "language")?).unwrap_or_default(),
         created_at: ts(get_i64(r, "created_at")?),
+        data_version: DataVersion { own: get_i64(r, "data_version")?, shared: get_i64(r, "content_version")? },
     })
 }
 

@@ -1,28 +1,58 @@
 //! Schema migrations: an ordered list applied once each, recorded in `hostwerk_schema`.
 //!
-//! One SQL text serves both engines; `{id}` stands for the auto-increment primary key, the only
-//! piece of DDL the engines spell differently.
+//! Most migrations are one SQL text for both engines, where `{id}` stands for the auto-increment primary key.
+//! Triggers are spelled too differently to share a text (SQLite's `BEGIN … END` bodies, PostgreSQL's functions):
+//! such a migration has a text per engine, run as one script.
 
 use crate::{now_ts, Engine, Store, StoreError};
 
 struct Migration {
     version: i64,
     name: &'static str,
-    sql: &'static str,
+    sql: Sql,
 }
 
+enum Sql {
+    /// Statements for both engines, split at `;`.
+    Shared(&'static str),
+    /// A script per engine, run as a whole.
+    PerEngine { sqlite: &'static str, postgres: &'static str },
+}
+
+use Sql::Shared;
+
 const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") },
-    Migration { version: 2, name: "listing indexes", sql: include_str!("../migrations/0002_listing_indexes.sql") },
+    Migration { version: 1, name: "foundation", sql: Shared(include_str!("../migrations/0001_foundation.sql")) },
+    Migration {
+        version: 2,
+        name: "listing indexes",
+        sql: Shared(include_str!("../migrations/0002_listing_indexes.sql")),
+    },
     Migration {
         version: 3,
         name: "phone verification",
-        sql: include_str!("../migrations/0003_phone_verification.sql"),
+        sql: Shared(include_str!("../migrations/0003_phone_verification.sql")),
     },
-    Migration { version: 4, name: "customer service", sql: include_str!("../migrations/0004_customer_service.sql") },
-    Migration { version: 5, name: "process limits", sql: include_str!("../migrations/0005_process_limits.sql") },
-    Migration { version: 6, name: "blog", sql: include_str!("../migrations/0006_blog.sql") },
-    Migration { version: 7, name: "backups", sql: include_str!("../migrations/0007_backups.sql") },
+    Migration {
+        version: 4,
+        name: "customer service",
+        sql: Shared(include_str!("../migrations/0004_customer_service.sql")),
+    },
+    Migration {
+        version: 5,
+        name: "process limits",
+        sql: Shared(include_str!("../migrations/0005_process_limits.sql")),
+    },
+    Migration { version: 6, name: "blog", sql: Shared(include_str!("../migrations/0006_blog.sql")) },
+    Migration { version: 7, name: "backups", sql: Shared(include_str!("../migrations/0007_backups.sql")) },
+    Migration {
+        version: 8,
+        name: "dashboard versions",
+        sql: Sql::PerEngine {
+            sqlite: include_str!("../migrations/0008_dashboard_versions.sqlite.sql"),
+            postgres: include_str!("../migrations/0008_dashboard_versions.postgres.sql"),
+        },
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
@@ -49,9 +79,19 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             tx.rollback().await?;
             continue;
         }
-        for statement in statements(m.sql) {
-            let sql = statement.replace("{id}", id_pk);
-            sqlx::query(&sql).execute(&mut *tx).await?;
+        match (&m.sql, store.engine) {
+            (Shared(sql), _) => {
+                for statement in statements(sql) {
+                    let sql = statement.replace("{id}", id_pk);
+                    sqlx::query(&sql).execute(&mut *tx).await?;
+                }
+            }
+            (Sql::PerEngine { sqlite, .. }, Engine::Sqlite) => {
+                sqlx::raw_sql(sqlite).execute(&mut *tx).await?;
+            }
+            (Sql::PerEngine { postgres, .. }, Engine::Postgres) => {
+                sqlx::raw_sql(postgres).execute(&mut *tx).await?;
+            }
         }
         sqlx::query("INSERT INTO hostwerk_schema (version, name, applied_at) VALUES ($1, $2, $3)")
             .bind(m.version)

@@ -26,6 +26,19 @@ pub struct Customer {
     pub address: PostalAddress,
     pub language: Language,
     pub created_at: DateTime<Utc>,
+    /// Versions of what the customer's dashboard shows, read with the customer.
+    #[serde(skip)]
+    pub data_version: DataVersion,
+}
+
+/// Versions of what a customer's dashboard shows, counted up by database triggers on every change: while both
+/// are the same, so are the contracts, domains, mailboxes, refunds and advisories the dashboard lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DataVersion {
+    /// The customer's own rows (contracts, domains, mailboxes, refunds, dismissed advisories).
+    pub own: i64,
+    /// What all customers share (tariff definitions, node names, advisories, post addresses).
+    pub shared: i64,
 }
 
 /// What login needs: never leaves the server.

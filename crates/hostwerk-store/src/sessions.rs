@@ -188,12 +188,14 @@ impl TokenTable {
         match self {
             TokenTable::Sessions => concat!(
                 "SELECT c.id, c.number, c.name, c.email, c.street, c.postal_code, c.city, c.country, c.language, ",
-                "c.created_at FROM sessions s JOIN customers c ON c.id = s.subject_id ",
+                "c.created_at, c.data_version, (SELECT version FROM content_version WHERE id = 1) AS content_version ",
+                "FROM sessions s JOIN customers c ON c.id = s.subject_id ",
                 "WHERE s.token_hash = $1 AND s.kind = 'customer' AND s.expires_at > $2"
             ),
             TokenTable::ApiTokens => concat!(
                 "SELECT c.id, c.number, c.name, c.email, c.street, c.postal_code, c.city, c.country, c.language, ",
-                "c.created_at FROM api_tokens s JOIN customers c ON c.id = s.subject_id ",
+                "c.created_at, c.data_version, (SELECT version FROM content_version WHERE id = 1) AS content_version ",
+                "FROM api_tokens s JOIN customers c ON c.id = s.subject_id ",
                 "WHERE s.token_hash = $1 AND s.kind = 'customer' AND s.expires_at > $2"
             ),
         }

@@ -34,3 +34,43 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Er
     };
     Ok(format!("{base}/{name}{query}"))
 }
+
+/// A customer to create in tests: a fixed name and address with the e-mail address `email`.
+///
+/// # Panics
+/// When `email` is not an e-mail address (a mistake in the test).
+pub fn sample_customer(email: &str) -> crate::NewCustomer {
+    #[allow(clippy::unwrap_used)] // fixed test values
+    crate::NewCustomer {
+        name: hostwerk_domain::CustomerName::parse("Anna Beispiel").unwrap(),
+        email: hostwerk_domain::EmailAddress::parse(email).expect("a test e-mail address"),
+        address: hostwerk_domain::PostalAddress::parse("Hauptstr. 1", "10115", "Berlin", "DE").unwrap(),
+        language: hostwerk_domain::Language::De,
+        password_hash: "hash-a".into(),
+        phone_password_hash: "hash-p".into(),
+    }
+}
+
+/// A store seeded with the demo tariffs, the webserver `web001` and one customer (`email`) with a monthly
+/// contract of `tariff` on it; returns the customer and the contract's id.
+///
+/// # Panics
+/// When the store refuses any of it (the test cannot go on).
+pub async fn seeded_customer(
+    store: &crate::Store,
+    tariff: &str,
+    email: &str,
+) -> (crate::Customer, crate::NewContract, crate::Node) {
+    store.seed_tariffs(&hostwerk_domain::TariffCatalog::demo()).await.expect("demo tariffs");
+    let web = hostwerk_domain::NodeName::parse("web001").expect("a node name");
+    let node = store.create_node(&web, hostwerk_domain::NodeRole::Webserver, "10.0.0.1").await.expect("web001");
+    let tariff = hostwerk_domain::TariffId::parse(tariff).expect("a tariff id");
+    let contract = crate::NewContract {
+        tariff: store.tariff(&tariff).await.expect("a demo tariff"),
+        period: hostwerk_domain::BillingPeriod::Monthly,
+        start: chrono::NaiveDate::from_ymd_opt(2026, 3, 1).expect("a date"),
+        webspace_root: "/var/www".into(),
+    };
+    let customer = store.create_customer(&sample_customer(email), &contract).await.expect("the customer");
+    (customer, contract, node)
+}

@@ -8,35 +8,15 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use hostwerk_domain::backup_job::BackupJobKind;
-use hostwerk_domain::{
-    BillingPeriod, CustomerName, EmailAddress, Language, NodeName, NodeRole, PostalAddress, TariffCatalog, TariffId,
-};
-use hostwerk_store::{NewBackupJob, NewContract, NewCustomer, Store};
+use hostwerk_store::testing::seeded_customer;
+use hostwerk_store::{NewBackupJob, Store};
 
 const TASKS: usize = 8;
 const ROUNDS: usize = 40;
 
 async fn read_then_write_under_load(store: Store) {
-    store.seed_tariffs(&TariffCatalog::demo()).await.unwrap();
-    let node = store.create_node(&NodeName::parse("web001").unwrap(), NodeRole::Webserver, "10.0.0.1").await.unwrap();
-    let tariff = store.tariff(&TariffId::parse("shared-s").unwrap()).await.unwrap();
-    let contract = NewContract {
-        tariff,
-        period: BillingPeriod::Monthly,
-        start: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
-        webspace_root: "/var/www".into(),
-    };
-    let customer = NewCustomer {
-        name: CustomerName::parse("Carla Beispiel").unwrap(),
-        email: EmailAddress::parse("carla@example.de").unwrap(),
-        address: PostalAddress::parse("Hauptstr. 1", "10115", "Berlin", "DE").unwrap(),
-        language: Language::De,
-        password_hash: "hash-a".into(),
-        phone_password_hash: "hash-p".into(),
-    };
-    let carla = store.create_customer(&customer, &contract).await.unwrap();
+    let (carla, _, node) = seeded_customer(&store, "shared-s", "carla@example.de").await;
     let contract_id = store.contracts(carla.id).await.unwrap()[0].id;
 
     let store = Arc::new(store);
