@@ -20,6 +20,8 @@ pub struct Config {
     pub session_minutes: i64,
     /// Lifetime of an API token in days.
     pub api_token_days: i64,
+    /// Memory for rendered dashboards, reused while the customer's data is unchanged (MiB; 0 turns it off).
+    pub dashboard_cache_mib: u64,
     /// Path of a tariff catalog in TOML; the demo catalog is used when empty.
     pub tariffs: Option<std::path::PathBuf>,
     /// How long a verified phone call lets support act for the customer, in seconds (default 30 minutes).
@@ -196,6 +198,7 @@ impl Default for Config {
             webspace_root: "/var/www".into(),
             session_minutes: 120,
             api_token_days: 30,
+            dashboard_cache_mib: 32,
             tariffs: None,
             call_context_secs: hostwerk_domain::phone::CALL_CONTEXT_SECS,
             phone_checks_per_10min: 30,

@@ -26,6 +26,7 @@ mod i18n;
 mod mailer;
 mod markdown;
 mod metrics;
+mod page_cache;
 mod pages;
 mod passwords;
 mod state;

@@ -141,5 +141,13 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    let mut text = state.metrics.render();
+    let (hits, misses) = state.dashboards.counts();
+    text.push_str(
+        "# HELP hostwerk_dashboard_cache_total Dashboards answered from the kept page (hit) or rendered (miss).\n",
+    );
+    text.push_str("# TYPE hostwerk_dashboard_cache_total counter\n");
+    let _ = writeln!(text, "hostwerk_dashboard_cache_total{{result=\"hit\"}} {hits}");
+    let _ = writeln!(text, "hostwerk_dashboard_cache_total{{result=\"miss\"}} {misses}");
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

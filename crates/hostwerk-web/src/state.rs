@@ -19,6 +19,8 @@ pub struct Shared {
     pub(crate) views: Views,
     pub(crate) throttles: Throttles,
     pub(crate) metrics: Metrics,
+    /// Rendered dashboards, reused while what they show is unchanged.
+    pub(crate) dashboards: crate::page_cache::PageCache,
     /// The panel's access to the webservers' backup repositories.
     pub backup_repos: std::sync::Arc<crate::backup_repos::Repos>,
     /// Claims of one panel instance are decided one at a time (SQLite has one writer anyway; on PostgreSQL the
@@ -37,6 +39,7 @@ impl AppState {
     pub fn new(store: Store, config: Config) -> Self {
         let (phone_checks, comments) = (config.phone_checks_per_10min, config.comments_per_minute);
         let backup_repos = Arc::new(crate::backup_repos::Repos::new(&config.backup.repositories));
+        let dashboards = crate::page_cache::PageCache::new(config.dashboard_cache_mib);
         let config = Arc::new(config);
         let mailer = Mailer::new(store.clone(), &config);
         Self(Arc::new(Shared {
@@ -48,6 +51,7 @@ impl AppState {
             backup_repos,
             backup_claims: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
+            dashboards,
         }))
     }
 }

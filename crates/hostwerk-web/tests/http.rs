@@ -7,7 +7,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{csrf_of, location, texts, TestApp};
+use support::{csrf_of, ids_of, location, texts, TestApp};
 
 fn order_fields<'a>(email: &'a str, password: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -326,14 +326,6 @@ async fn password_reminder_is_single_use_and_ends_sessions() {
     // the database holds only a hash of the token
     let (_, garbage) = b.get_text("/password-reset?token=abc").await;
     assert!(garbage.contains("ungültig"));
-}
-
-async fn ids_of(app: &TestApp, number: &str) -> (i64, i64, i64) {
-    let c = app.store.customer_by_number(number.parse().unwrap()).await.unwrap();
-    let contract = app.store.contracts(c.id).await.unwrap()[0].id;
-    let domain = app.store.domains(c.id).await.unwrap()[0].id;
-    let mailbox = app.store.mailboxes(c.id).await.unwrap().first().map_or(0, |m| m.id);
-    (contract, domain, mailbox)
 }
 
 #[tokio::test]

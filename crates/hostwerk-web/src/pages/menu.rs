@@ -101,11 +101,22 @@ async fn dashboard(
     CurrentCustomer(customer): CurrentCustomer,
     Query(q): Query<Done>,
 ) -> Result<Html<String>, PageError> {
+    // The dashboard shows dates relative to today (in Berlin): a kept page is for one day.
+    let today = hostwerk_domain::calendar::berlin_date(chrono::Utc::now());
+    if q.done.is_none() {
+        if let Some(page) = state.dashboards.get(&customer, ctx.lang, today, &ctx.csrf) {
+            return Ok(Html(page));
+        }
+    }
     let data = customer_context(&state, &customer, ctx.lang).await?;
-    state.views.render(
+    let page = state.views.render(
         "menu/dashboard.html",
         context! { done => q.done, ..minijinja::value::merge_maps([data, ctx.base(&state)]) },
-    )
+    )?;
+    if q.done.is_none() {
+        state.dashboards.put(&customer, ctx.lang, today, &ctx.csrf, &page.0);
+    }
+    Ok(page)
 }
 
 async fn contract(

@@ -155,6 +155,15 @@ impl Browser {
     }
 }
 
+/// The first contract, domain and mailbox (0 without one) of the customer `number`.
+pub async fn ids_of(app: &TestApp, number: &str) -> (i64, i64, i64) {
+    let c = app.store.customer_by_number(number.parse().unwrap()).await.unwrap();
+    let contract = app.store.contracts(c.id).await.unwrap()[0].id;
+    let domain = app.store.domains(c.id).await.unwrap()[0].id;
+    let mailbox = app.store.mailboxes(c.id).await.unwrap().first().map_or(0, |m| m.id);
+    (contract, domain, mailbox)
+}
+
 pub fn location(r: &Response) -> String {
     r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
 }
