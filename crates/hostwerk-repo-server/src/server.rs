@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -26,8 +26,8 @@ pub const DEFAULT_MAX_BODY: usize = 256 << 20;
 pub struct ServerConfig {
     /// The folder holding one repository per subfolder.
     pub root: PathBuf,
-    /// The accepted tokens.
-    pub tokens: TokenSet,
+    /// The accepted tokens (replaceable while the server runs).
+    pub tokens: SharedTokens,
     /// The largest request body accepted, in bytes.
     pub max_body: usize,
 }
@@ -35,7 +35,7 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// A configuration with the default body limit.
     pub fn new(root: impl Into<PathBuf>, tokens: TokenSet) -> ServerConfig {
-        ServerConfig { root: root.into(), tokens, max_body: DEFAULT_MAX_BODY }
+        ServerConfig { root: root.into(), tokens: SharedTokens::new(tokens), max_body: DEFAULT_MAX_BODY }
     }
 
     fn validate(&self) -> Result<(), ServerError> {
@@ -45,6 +45,27 @@ impl ServerConfig {
             Ok(_) => Err(root_err("not a folder")),
             Err(e) => Err(root_err(&e.to_string())),
         }
+    }
+}
+
+/// The accepted tokens, shared by the server and whoever may replace them while it runs (`hostwerk backup
+/// serve` reloads its tokens file on SIGHUP). A request sees one whole set: the old or the new one.
+#[derive(Debug, Clone)]
+pub struct SharedTokens(Arc<RwLock<Arc<TokenSet>>>);
+
+impl SharedTokens {
+    pub fn new(tokens: TokenSet) -> SharedTokens {
+        SharedTokens(Arc::new(RwLock::new(Arc::new(tokens))))
+    }
+
+    /// The set in force now.
+    pub fn current(&self) -> Arc<TokenSet> {
+        self.0.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Puts `tokens` in force for every request from now on (running requests keep the set they started with).
+    pub fn replace(&self, tokens: TokenSet) {
+        *self.0.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(tokens);
     }
 }
 
@@ -234,7 +255,8 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 async fn dispatch(st: &Arc<AppState>, req: Request, who: &mut String) -> Result<Response, Reply> {
-    let Some(token) = bearer(req.headers()).and_then(|t| st.cfg.tokens.authenticate(t)).cloned() else {
+    let tokens = st.cfg.tokens.current();
+    let Some(token) = bearer(req.headers()).and_then(|t| tokens.authenticate(t)).cloned() else {
         return Err(Reply::new(
             StatusCode::UNAUTHORIZED,
             "missing or unknown token (send Authorization: Bearer TOKEN)",

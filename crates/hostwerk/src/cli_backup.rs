@@ -138,7 +138,8 @@ enum Cmd {
         /// Address to listen on, e.g. 0.0.0.0:8443 (port 0: any free port; the line on stdout names it).
         #[arg(long)]
         listen: String,
-        /// Tokens file (TOML `[[token]]` entries with name, sha256, access, repos); read once at start.
+        /// Tokens file (TOML `[[token]]` entries with name, sha256, access, repos); read at start and again on
+        /// SIGHUP (a file that does not parse, or holds no token, is refused and the tokens in force stay).
         #[arg(long)]
         tokens: PathBuf,
         /// TLS certificate chain (PEM); with --tls-key the server speaks only HTTPS.
@@ -154,7 +155,7 @@ enum Cmd {
     /// Create a token for the repository server: prints the token (once) on stdout, and the `[[token]]`
     /// entry for the tokens file (which holds only its SHA-256) on stderr, or appends that entry to
     /// --tokens FILE. Give the repositories with --repo NAME (repeatable, `*` for all). A running server
-    /// reads its tokens file only at start: restart it afterwards.
+    /// takes a changed tokens file on SIGHUP (`kill -HUP PID`, `systemctl reload`).
     ServerToken {
         /// Name of the token in the server's logs, e.g. web001-agent.
         #[arg(long)]
@@ -213,10 +214,38 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Reads the tokens file again on every SIGHUP and puts it in force; a file that does not load, or holds no
+/// token, is refused with an error in the log, and the tokens in force stay.
+async fn reload_tokens_on_hangup(path: PathBuf, tokens: hostwerk_repo_server::SharedTokens) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot watch for SIGHUP: the tokens file is read only at start");
+            return;
+        }
+    };
+    while hangups.recv().await.is_some() {
+        match hostwerk_repo_server::TokenSet::load(&path) {
+            Ok(set) if set.is_empty() => {
+                tracing::error!(file = %path.display(), "SIGHUP: the tokens file holds no token; the tokens in force stay");
+            }
+            Ok(set) => {
+                let count = set.len();
+                tokens.replace(set);
+                tracing::info!(file = %path.display(), tokens = count, "SIGHUP: tokens reloaded");
+            }
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "SIGHUP: the tokens file was refused; the tokens in force stay");
+            }
+        }
+    }
+}
+
 fn serve(
     args: &BackupArgs,
     listen: &str,
-    tokens: &Path,
+    tokens_path: &Path,
     tls: Option<(&Path, &Path)>,
     max_body_mib: u32,
 ) -> anyhow::Result<ExitCode> {
@@ -232,14 +261,18 @@ fn serve(
     if !root.is_dir() {
         bail!("repository folder {} does not exist or is not a folder", root.display());
     }
-    let tokens = rs::TokenSet::load(tokens)?;
+    let tokens = rs::TokenSet::load(tokens_path)?;
     if tokens.is_empty() {
         bail!(
             "no tokens in the tokens file: nobody could use the server (add one with `hostwerk backup server-token`)"
         );
     }
     let tls = tls.map(|(cert, key)| rs::TlsConfig::from_pem_files(cert, key)).transpose()?;
-    let cfg = rs::ServerConfig { root: root.clone(), tokens, max_body: max_body_mib as usize * (1 << 20) };
+    let count = tokens.len();
+    let shared = rs::SharedTokens::new(tokens);
+    let cfg =
+        rs::ServerConfig { root: root.clone(), tokens: shared.clone(), max_body: max_body_mib as usize * (1 << 20) };
+    let tokens_file = tokens_path.to_path_buf();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
     rt.block_on(async move {
         let listener =
@@ -251,7 +284,8 @@ fn serve(
             writeln!(out, "listening on {scheme}://{addr}")?;
             out.flush()?;
         }
-        tracing::info!(%addr, root = %root.display(), tokens = cfg.tokens.len(), "backup repository server started");
+        tracing::info!(%addr, root = %root.display(), tokens = count, "backup repository server started");
+        tokio::spawn(reload_tokens_on_hangup(tokens_file, shared));
         rs::serve(listener, cfg, tls, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })
