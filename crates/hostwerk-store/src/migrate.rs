@@ -79,18 +79,16 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             tx.rollback().await?;
             continue;
         }
-        match (&m.sql, store.engine) {
-            (Shared(sql), _) => {
+        match m.sql {
+            Shared(sql) => {
                 for statement in statements(sql) {
                     let sql = statement.replace("{id}", id_pk);
                     sqlx::query(&sql).execute(&mut *tx).await?;
                 }
             }
-            (Sql::PerEngine { sqlite, .. }, Engine::Sqlite) => {
-                sqlx::raw_sql(sqlite).execute(&mut *tx).await?;
-            }
-            (Sql::PerEngine { postgres, .. }, Engine::Postgres) => {
-                sqlx::raw_sql(postgres).execute(&mut *tx).await?;
+            Sql::PerEngine { sqlite, postgres } => {
+                let script = if store.engine == Engine::Sqlite { sqlite } else { postgres };
+                sqlx::raw_sql(script).execute(&mut *tx).await?;
             }
         }
         sqlx::query("INSERT INTO hostwerk_schema (version, name, applied_at) VALUES ($1, $2, $3)")

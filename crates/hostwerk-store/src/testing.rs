@@ -40,19 +40,18 @@ pub async fn fresh_postgres_database(admin_url: &str) -> Result<String, sqlx::Er
 /// # Panics
 /// When `email` is not an e-mail address (a mistake in the test).
 pub fn sample_customer(email: &str) -> crate::NewCustomer {
-    #[allow(clippy::unwrap_used)] // fixed test values
     crate::NewCustomer {
-        name: hostwerk_domain::CustomerName::parse("Anna Beispiel").unwrap(),
+        name: hostwerk_domain::CustomerName::parse("Anna Beispiel").expect("a name"),
         email: hostwerk_domain::EmailAddress::parse(email).expect("a test e-mail address"),
-        address: hostwerk_domain::PostalAddress::parse("Hauptstr. 1", "10115", "Berlin", "DE").unwrap(),
+        address: hostwerk_domain::PostalAddress::parse("Hauptstr. 1", "10115", "Berlin", "DE").expect("an address"),
         language: hostwerk_domain::Language::De,
         password_hash: "hash-a".into(),
         phone_password_hash: "hash-p".into(),
     }
 }
 
-/// A store seeded with the demo tariffs, the webserver `web001` and one customer (`email`) with a monthly
-/// contract of `tariff` on it; returns the customer and the contract's id.
+/// Seeds `store` with the demo tariffs, the webserver `web001` and one customer (`email`) with a monthly
+/// contract of `tariff` on it; returns the customer, the contract as ordered (to order more like it) and the node.
 ///
 /// # Panics
 /// When the store refuses any of it (the test cannot go on).

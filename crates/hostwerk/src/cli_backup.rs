@@ -214,29 +214,33 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Reads the tokens file again on every SIGHUP and puts it in force; a file that does not load, or holds no
-/// token, is refused with an error in the log, and the tokens in force stay.
-async fn reload_tokens_on_hangup(path: PathBuf, tokens: hostwerk_repo_server::SharedTokens) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot watch for SIGHUP: the tokens file is read only at start");
-            return;
-        }
-    };
+/// The repository server's tokens file; one without any token is refused (nobody could use the server).
+fn load_tokens(path: &Path) -> anyhow::Result<hostwerk_repo_server::TokenSet> {
+    let tokens = hostwerk_repo_server::TokenSet::load(path)?;
+    if tokens.is_empty() {
+        bail!(
+            "no tokens in the tokens file: nobody could use the server (add one with `hostwerk backup server-token`)"
+        );
+    }
+    Ok(tokens)
+}
+
+/// Reads the tokens file again on every SIGHUP and puts it in force; a file that [`load_tokens`] refuses is
+/// logged as an error, and the tokens in force stay.
+async fn reload_tokens_on_hangup(
+    mut hangups: tokio::signal::unix::Signal,
+    path: PathBuf,
+    tokens: hostwerk_repo_server::SharedTokens,
+) {
     while hangups.recv().await.is_some() {
-        match hostwerk_repo_server::TokenSet::load(&path) {
-            Ok(set) if set.is_empty() => {
-                tracing::error!(file = %path.display(), "SIGHUP: the tokens file holds no token; the tokens in force stay");
-            }
+        match load_tokens(&path) {
             Ok(set) => {
                 let count = set.len();
                 tokens.replace(set);
                 tracing::info!(file = %path.display(), tokens = count, "SIGHUP: tokens reloaded");
             }
             Err(e) => {
-                tracing::error!(file = %path.display(), error = %e, "SIGHUP: the tokens file was refused; the tokens in force stay");
+                tracing::error!(file = %path.display(), error = %format!("{e:#}"), "SIGHUP: the tokens file was refused; the tokens in force stay");
             }
         }
     }
@@ -261,12 +265,7 @@ fn serve(
     if !root.is_dir() {
         bail!("repository folder {} does not exist or is not a folder", root.display());
     }
-    let tokens = rs::TokenSet::load(tokens_path)?;
-    if tokens.is_empty() {
-        bail!(
-            "no tokens in the tokens file: nobody could use the server (add one with `hostwerk backup server-token`)"
-        );
-    }
+    let tokens = load_tokens(tokens_path)?;
     let tls = tls.map(|(cert, key)| rs::TlsConfig::from_pem_files(cert, key)).transpose()?;
     let count = tokens.len();
     let shared = rs::SharedTokens::new(tokens);
@@ -278,6 +277,9 @@ fn serve(
         let listener =
             tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
+        // Watched before the server announces itself: SIGHUP's default action would end the process.
+        let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot watch for SIGHUP")?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         {
             let mut out = std::io::stdout().lock();
@@ -285,7 +287,7 @@ fn serve(
             out.flush()?;
         }
         tracing::info!(%addr, root = %root.display(), tokens = count, "backup repository server started");
-        tokio::spawn(reload_tokens_on_hangup(tokens_file, shared));
+        tokio::spawn(reload_tokens_on_hangup(hangups, tokens_file, shared));
         rs::serve(listener, cfg, tls, shutdown_signal()).await?;
         Ok(ExitCode::SUCCESS)
     })

@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 mod support;
-use support::{ensure_user, is_root, say, Daemon};
+use support::{ensure_user, is_root, say, start_repo_server, Daemon};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hostwerk");
 /// Size of the incompressible file that makes a backup take several seconds: the engine is not optimised in
@@ -203,7 +203,7 @@ impl Platform {
         ]);
         write_secret(&dir.join("panel-repo.token"), &t);
 
-        let (server, server_addr) = start_server(&dir, &repos, "127.0.0.1:0", 1);
+        let (server, server_addr) = start_repo_server(&dir, &repos, "127.0.0.1:0", 1);
         say(&format!("repository server on {server_addr}"));
 
         let config = dir.join("hostwerk.toml");
@@ -382,26 +382,6 @@ fn set_clock_file(path: &Path, rfc3339: &str) {
     let tmp = path.with_extension("tmp");
     fs::write(&tmp, rfc3339).unwrap();
     fs::rename(&tmp, path).unwrap();
-}
-
-/// Starts `hostwerk backup serve`; returns it with its address `127.0.0.1:PORT`.
-fn start_server(dir: &Path, repos: &Path, listen: &str, run: u32) -> (Daemon, String) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["backup", "serve", "--listen", listen, "--repo"])
-        .arg(repos)
-        .arg("--tokens")
-        .arg(dir.join("repo-tokens.toml"))
-        .env_remove("HOSTWERK_REPO")
-        .stdout(Stdio::piped());
-    let mut server =
-        Daemon::spawn(&format!("backup serve (run {run})"), &mut cmd, dir.join(format!("server-{run}.log")));
-    let first = server.first_line();
-    let addr = first
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line from backup serve: {first:?}"))
-        .trim()
-        .to_owned();
-    (server, addr)
 }
 
 /// A signed-in customer with one contract.
@@ -814,7 +794,7 @@ fn killing_the_backup_server_mid_backup_loses_nothing() {
         failed["error"]
     ));
     // The server comes back on the same address.
-    let (server, addr) = start_server(&p.dir, &p.repos, &port, 2);
+    let (server, addr) = start_repo_server(&p.dir, &p.repos, &port, 2);
     assert_eq!(addr, port);
     p.server = Some(server);
     let done = erika.wait_succeeded(id, Duration::from_secs(120));

@@ -3,11 +3,11 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 mod support;
-use support::Daemon;
+use support::{start_repo_server, Daemon};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hostwerk");
 
@@ -47,17 +47,7 @@ fn tokens_are_reloaded_on_sighup() {
     std::fs::create_dir(&repos).unwrap();
     let tokens = dir.path().join("repo-tokens.toml");
     let first = new_token(&tokens, "web001-agent", "web001");
-
-    let mut cmd = Command::new(BIN);
-    cmd.args(["backup", "serve", "--listen", "127.0.0.1:0", "--repo"])
-        .arg(&repos)
-        .arg("--tokens")
-        .arg(&tokens)
-        .env_remove("HOSTWERK_REPO")
-        .stdout(Stdio::piped());
-    let mut server = Daemon::spawn("backup serve", &mut cmd, dir.path().join("server.log"));
-    let line = server.first_line();
-    let addr = line.strip_prefix("listening on http://").unwrap_or_else(|| panic!("first line: {line:?}")).to_owned();
+    let (mut server, addr) = start_repo_server(dir.path(), &repos, "127.0.0.1:0", 1);
 
     // A token added to the file after the start is unknown until the server is told.
     let second = new_token(&tokens, "web002-agent", "web002");

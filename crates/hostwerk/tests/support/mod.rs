@@ -6,11 +6,35 @@
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{mpsc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_hostwerk");
+
+/// Starts `hostwerk backup serve` for the repositories under `repos` with the tokens file
+/// `dir/repo-tokens.toml`, logging to `dir/server-RUN.log`; returns it with its address `127.0.0.1:PORT`.
+pub fn start_repo_server(dir: &Path, repos: &Path, listen: &str, run: u32) -> (Daemon, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["backup", "serve", "--listen", listen, "--repo"])
+        .arg(repos)
+        .arg("--tokens")
+        .arg(dir.join("repo-tokens.toml"))
+        .env_remove("HOSTWERK_REPO")
+        .stdout(Stdio::piped());
+    let mut server =
+        Daemon::spawn(&format!("backup serve (run {run})"), &mut cmd, dir.join(format!("server-{run}.log")));
+    let first = server.first_line();
+    let addr = first
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line from backup serve: {first:?}"))
+        .trim()
+        .to_owned();
+    (server, addr)
+}
 
 /// Writes straight to the process's stderr, past the test harness's output capture.
 pub fn say(msg: &str) {
