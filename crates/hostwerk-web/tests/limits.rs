@@ -8,7 +8,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{texts, TestApp};
+use support::{attrs, ids_of, texts, TestApp};
 
 async fn send(
     app: &TestApp,
@@ -231,4 +231,32 @@ async fn the_server_configuration_page() {
     support.staff_login("support", "demo-support-1").await;
     let r = support.submit("/staff", &format!("/staff/admin/nodes/{}/token", web001.id), &[]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+}
+
+/// A form that comes back after an error keeps what was entered: the chosen mode as well as the number, so
+/// correcting the number and saving sets the limit (issue 16, item 1).
+#[tokio::test]
+async fn a_rejected_limit_keeps_the_chosen_mode() {
+    let app = TestApp::spawn().await;
+    let max = app.browser();
+    max.login("K1000002", "demo-password-2").await;
+    let (id, _, _) = ids_of(&app, "K1000002").await;
+    let action = format!("/menu/server/{id}/limit");
+    assert_eq!(max.submit("/menu/server", &action, &[("mode", "off"), ("seconds", "")]).await.status(), StatusCode::SEE_OTHER);
+    let r = max.submit("/menu/server", &action, &[("mode", "on"), ("seconds", "100")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = r.text().await.unwrap();
+    assert_eq!(attrs(&page, &format!("#contract-{id} input[name=mode][checked]"), "value"), vec!["on"]);
+    assert_eq!(attrs(&page, &format!("#seconds-{id}"), "value"), vec!["100"]);
+    // the form as the page now shows it, with the number corrected
+    let mode = attrs(&page, &format!("#contract-{id} input[name=mode][checked]"), "value").remove(0);
+    let r = max.submit("/menu/server", &action, &[("mode", &mode), ("seconds", "3600")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, page) = max.get_text("/menu/server").await;
+    assert!(texts(&page, ".current-limit")[0].contains("3600"), "{:?}", texts(&page, ".current-limit"));
+    let history = texts(&page, ".limit-history li");
+    assert!(history.iter().any(|h| h.contains("off → 3600")), "{history:?}");
+    // a rejected "off"-to-number change with the contract on a limit keeps "off" when "off" was chosen
+    let r = max.submit("/menu/server", &action, &[("mode", "off"), ("seconds", "abc")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "off ignores the number field");
 }

@@ -121,6 +121,13 @@ pub fn texts(html: &str, selector: &str) -> Vec<String> {
     doc.select(&sel).map(|e| e.text().collect::<String>().trim().to_owned()).collect()
 }
 
+/// The attribute `attr` of the elements matching `selector`.
+pub fn attrs(html: &str, selector: &str, attr: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).unwrap();
+    doc.select(&sel).filter_map(|e| e.value().attr(attr).map(str::to_owned)).collect()
+}
+
 impl Browser {
     pub async fn get(&self, path: &str) -> Response {
         self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
