@@ -471,6 +471,31 @@ impl Store {
         Ok(id)
     }
 
+    /// The domain of an auth-code disclosure, if `staff` made it on `customer`'s account within the
+    /// verification `verification_id` at or after `since` (unix seconds): what the page after the disclosure
+    /// may show again without a new disclosure.
+    pub async fn recent_auth_code_disclosure(
+        &self,
+        customer: CustomerId,
+        disclosure_id: i64,
+        staff: StaffId,
+        verification_id: i64,
+        since: i64,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT domain_id FROM auth_code_disclosures WHERE id = $1 AND customer_id = $2 AND staff_id = $3 \
+             AND verification_id = $4 AND at >= $5",
+        )
+        .bind(disclosure_id)
+        .bind(customer.0)
+        .bind(staff.0)
+        .bind(verification_id)
+        .bind(since)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
     /// The auth codes told to callers on the customer's account, newest first.
     pub async fn auth_code_disclosures(&self, customer: CustomerId) -> Result<Vec<AuthCodeDisclosure>, StoreError> {
         let rows = sqlx::query(

@@ -231,8 +231,8 @@ async fn auth_code(
     Path((number, id)): Path<(String, i64)>,
     ApiJson(req): ApiJson<AuthCodeRequest>,
 ) -> Result<Json<AuthCodeResponse>, ApiError> {
-    let (domain, auth_code) = phone::disclose_auth_code(&state, &s, &number, id, &req.reason).await?;
-    Ok(Json(AuthCodeResponse { domain, auth_code }))
+    let disclosed = phone::disclose_auth_code(&state, &s, &number, id, &req.reason).await?;
+    Ok(Json(AuthCodeResponse { domain: disclosed.domain, auth_code: disclosed.code }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -325,6 +325,14 @@ pub async fn order_domain(
     Ok(order)
 }
 
+/// An auth code told to a caller: the disclosure's id, the domain and the code.
+#[derive(Debug, Clone)]
+pub struct AuthCodeDisclosed {
+    pub id: i64,
+    pub domain: String,
+    pub code: String,
+}
+
 /// Tells the caller a domain's auth code. A reason is required; the customer gets an e-mail saying so.
 pub async fn disclose_auth_code(
     state: &AppState,
@@ -332,14 +340,14 @@ pub async fn disclose_auth_code(
     number: &str,
     domain_id: i64,
     reason: &str,
-) -> Result<(String, String), ServiceError> {
+) -> Result<AuthCodeDisclosed, ServiceError> {
     let (customer, call) = require_call(state, staff, number).await?;
     let reason = reason.trim();
     if reason.chars().count() < 5 || reason.chars().count() > 500 {
         return Err(ServiceError::Invalid("a reason of 5 to 500 characters is required".into()));
     }
     let (domain, code) = state.store.domain_auth_code(customer.id, domain_id).await?;
-    state
+    let id = state
         .store
         .record_auth_code_disclosure(customer.id, domain_id, &domain, staff.id, call.verification_id, reason)
         .await?;
@@ -359,5 +367,27 @@ pub async fn disclose_auth_code(
         .replace("{when}", &format_berlin_datetime(Utc::now(), lang))
         .replace("{reason}", reason);
     state.mailer.send(customer.email.as_str(), &t(lang, "mail.auth_code_disclosed.subject"), &body).await?;
-    Ok((domain, code))
+    Ok(AuthCodeDisclosed { id, domain, code })
+}
+
+/// How long the page after a disclosure shows the code again (a reload, a second look) without a new
+/// disclosure, audit entry and mail.
+pub const AUTH_CODE_SHOWN_SECONDS: i64 = 10 * 60;
+
+/// The code of a disclosure this staff member made within the current call in the last
+/// [`AUTH_CODE_SHOWN_SECONDS`]: the page the disclosure redirects to shows it from here. Anything else
+/// (another staff member's disclosure, an earlier call, an old one) is "not found".
+pub async fn disclosed_auth_code(
+    state: &AppState,
+    staff: &StaffUser,
+    number: &str,
+    disclosure_id: i64,
+) -> Result<(String, String), ServiceError> {
+    let (customer, call) = require_call(state, staff, number).await?;
+    let since = Utc::now().timestamp() - AUTH_CODE_SHOWN_SECONDS;
+    let domain_id = state
+        .store
+        .recent_auth_code_disclosure(customer.id, disclosure_id, staff.id, call.verification_id, since)
+        .await?;
+    Ok(state.store.domain_auth_code(customer.id, domain_id).await?)
 }

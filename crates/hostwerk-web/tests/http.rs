@@ -33,12 +33,25 @@ async fn customer_story(app: &TestApp) {
 
     // order
     let r = b.submit("/order", "/order", &order_fields("berta@example.net", "berta-password-1")).await;
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let page = r.text().await.unwrap();
+    // post/redirect/get: the confirmation is a page of its own, for the customer now signed in
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&r), "/order/done");
+    let (status, page) = b.get_text("/order/done").await;
+    assert_eq!(status, StatusCode::OK);
     let number = texts(&page, "#customer-number").remove(0);
     assert!(number.starts_with('K') && number.len() == 8, "{number}");
     let mail = app.smtp.wait_for("berta@example.net", &number).await;
     assert!(support::smtp::decoded(&mail.data).contains("SharedHosting S"));
+    // reloading the confirmation shows it again: no second order, no second mail
+    let (status, again) = b.get_text("/order/done").await;
+    assert_eq!((status, texts(&again, "#customer-number")), (StatusCode::OK, vec![number.clone()]));
+    let order_mails = app.smtp.all().into_iter().filter(|m| m.to.iter().any(|t| t == "berta@example.net")).count();
+    assert_eq!(order_mails, 1, "one order mail");
+    let (status, _) = b.get_text("/menu").await;
+    assert_eq!(status, StatusCode::OK, "signed in after ordering");
+    b.submit("/menu", "/logout", &[]).await;
+    let r = b.get("/order/done").await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the confirmation is only for the signed-in customer");
 
     // log in with the number; the session id is new and HttpOnly
     let r = b.login(&number, "berta-password-1").await;
@@ -288,10 +301,16 @@ async fn password_reminder_is_single_use_and_ends_sessions() {
 
     let b = app.browser();
     let r = b.submit("/password-reminder", "/password-reminder", &[("login", "K1000001")]).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    let known = texts(&r.text().await.unwrap(), "p.notice");
+    // post/redirect/get: reloading the answer sends no second mail
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let known_to = location(&r);
+    let (status, page) = b.get_text(&known_to).await;
+    assert_eq!(status, StatusCode::OK);
+    let known = texts(&page, "p.notice");
+    assert_eq!(known.len(), 1, "{page}");
     let r = b.submit("/password-reminder", "/password-reminder", &[("login", "K7777777")]).await;
-    let unknown = texts(&r.text().await.unwrap(), "p.notice");
+    assert_eq!(location(&r), known_to, "the same answer whether or not the account exists");
+    let unknown = texts(&b.get_text(&location(&r)).await.1, "p.notice");
     assert_eq!(known, unknown, "the same answer whether or not the account exists");
 
     let mail = app.smtp.wait_for("erika@example.com", "password-reset?token=").await;

@@ -440,3 +440,49 @@ async fn the_console_verifies_shows_differences_and_schedules() {
     assert_eq!(location(&r), "/staff?number=K1000001");
     assert_eq!(b.get("/staff/customers/K1000001").await.status(), StatusCode::FORBIDDEN);
 }
+
+/// Post/redirect/get for the auth code: the disclosure answers with a redirect; the page it leads to shows the
+/// code, and reloading it discloses nothing again and mails the customer once (issue 16, item 3).
+#[tokio::test]
+async fn reloading_the_auth_code_page_discloses_and_mails_once() {
+    let app = TestApp::spawn().await;
+    let b = app.browser();
+    b.staff_login("support", "demo-support-1").await;
+    let r = b
+        .submit("/staff?number=K1000001", "/staff/customers/K1000001/verify", &[("password", DEMO_PHONE_PASSWORD)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, domain_id, _) = support::ids_of(&app, "K1000001").await;
+    let action = format!("/staff/customers/K1000001/domains/{domain_id}/auth-code");
+    let r = b.submit("/staff/customers/K1000001", &action, &[("reason", "Umzug zu anderem Anbieter")]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = location(&r);
+    assert!(to.starts_with("/staff/customers/K1000001?disclosure="), "{to}");
+    for _ in 0..3 {
+        let r = b.get(&to).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let code = texts(&r.text().await.unwrap(), "#auth-code .pin");
+        assert!(code.len() == 1 && code[0].starts_with("DEMO-AUTH"), "{code:?}");
+    }
+    app.smtp.wait_for(ERIKA, "Auth-Code").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mails = app.smtp.all().into_iter().filter(|m| m.to.iter().any(|t| t == ERIKA)).count();
+    assert_eq!(mails, 1, "one mail for one disclosure");
+    assert_eq!(audit_details(&app, "phone.auth_code_disclosed").await.len(), 1);
+
+    // another staff member with a call of their own does not see the code through the same link
+    let other = app.browser();
+    other.staff_login("admin", "demo-admin-1").await;
+    other
+        .submit("/staff?number=K1000001", "/staff/customers/K1000001/verify", &[("password", DEMO_PHONE_PASSWORD)])
+        .await;
+    let (status, page) = other.get_text(&to).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(texts(&page, "#auth-code").is_empty() && texts(&page, "#auth-code-expired").len() == 1, "{page}");
+    // a disclosure id that is not a number is a clear 400, not a server error
+    assert_eq!(b.get("/staff/customers/K1000001?disclosure=x").await.status(), StatusCode::BAD_REQUEST);
+    // after the call the page is closed
+    b.submit("/staff/customers/K1000001", "/staff/customers/K1000001/close", &[]).await;
+    assert_eq!(b.get(&to).await.status(), StatusCode::FORBIDDEN);
+}

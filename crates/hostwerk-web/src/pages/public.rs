@@ -10,7 +10,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{form_status, redirect_with_cookies, user_message, with_status};
-use crate::auth::{end_browser_session, fresh_session, lang_cookie, ClientIp, Ctx, CUSTOMER_COOKIE};
+use crate::auth::{end_browser_session, fresh_session, lang_cookie, ClientIp, Ctx, CurrentCustomer, CUSTOMER_COOKIE};
 use crate::csrf::CsrfForm;
 use crate::error::PageError;
 use crate::service::{self, OrderInput};
@@ -24,6 +24,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", axum::routing::post(logout))
         .route("/order", get(order_page).post(order))
+        .route("/order/done", get(order_done))
         .route("/password-reminder", get(reminder_page).post(reminder))
         .route("/password-reset", get(reset_page).post(reset))
 }
@@ -147,6 +148,7 @@ async fn order(
     State(state): State<AppState>,
     ctx: Ctx,
     ClientIp(ip): ClientIp,
+    headers: axum::http::HeaderMap,
     CsrfForm(mut form): CsrfForm<OrderInput>,
 ) -> Result<Response, PageError> {
     if form.language.is_none() {
@@ -154,11 +156,10 @@ async fn order(
     }
     match service::place_order(&state, &form, ip).await {
         Ok(customer) => {
-            let page = state.views.render(
-                "order_done.html",
-                context! { number => customer.number.to_string(), email => customer.email.as_str(), name => customer.name, ..ctx.base(&state) },
-            )?;
-            Ok(with_status(StatusCode::CREATED, page))
+            // The new customer is signed in, and the confirmation is a page of its own: reloading it shows it
+            // again instead of placing the order a second time.
+            let session = fresh_session(&state, &headers, CUSTOMER_COOKIE, Subject::Customer(customer.id)).await?;
+            Ok(redirect_with_cookies("/order/done", &[session, lang_cookie(&state, customer.language)]))
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
@@ -168,8 +169,24 @@ async fn order(
     }
 }
 
-async fn reminder_page(State(state): State<AppState>, ctx: Ctx) -> Result<Html<String>, PageError> {
-    state.views.render("reminder.html", context! { ..ctx.base(&state) })
+async fn order_done(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentCustomer(customer): CurrentCustomer,
+) -> Result<Html<String>, PageError> {
+    state.views.render(
+        "order_done.html",
+        context! { number => customer.number.to_string(), email => customer.email.as_str(), name => customer.name, ..ctx.base(&state) },
+    )
+}
+
+async fn reminder_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<super::Done>,
+) -> Result<Html<String>, PageError> {
+    let sent = q.done.as_deref() == Some("reminder_sent");
+    state.views.render("reminder.html", context! { sent, ..ctx.base(&state) })
 }
 
 #[derive(Deserialize)]
@@ -184,9 +201,7 @@ async fn reminder(
     CsrfForm(form): CsrfForm<ReminderForm>,
 ) -> Result<Response, PageError> {
     match service::request_password_reminder(&state, &form.login, ip).await {
-        Ok(()) => {
-            Ok(state.views.render("reminder.html", context! { sent => true, ..ctx.base(&state) })?.into_response())
-        }
+        Ok(()) => Ok(Redirect::to("/password-reminder?done=reminder_sent").into_response()),
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
             let page = state.views.render("reminder.html", context! { error, ..ctx.base(&state) })?;

@@ -12,7 +12,7 @@ use minijinja::{context, Value};
 use serde::Deserialize;
 
 use super::staff::staff_view;
-use super::{form_status, user_message, with_status, Done};
+use super::{form_status, user_message, with_status};
 use crate::auth::{Ctx, CurrentStaff};
 use crate::csrf::CsrfForm;
 use crate::error::PageError;
@@ -99,14 +99,35 @@ async fn render_call(
     )
 }
 
+#[derive(Deserialize)]
+struct CallQuery {
+    done: Option<String>,
+    /// The auth-code disclosure just made, whose code the page shows once more.
+    disclosure: Option<i64>,
+}
+
 async fn call_page(
     State(state): State<AppState>,
     ctx: Ctx,
     CurrentStaff(me): CurrentStaff,
     Path(number): Path<String>,
-    Query(q): Query<Done>,
-) -> Result<Html<String>, PageError> {
-    render_call(&state, &ctx, &me, &number, context! { done => q.done }).await
+    Query(q): Query<CallQuery>,
+) -> Result<Response, PageError> {
+    let Some(disclosure) = q.disclosure else {
+        return Ok(render_call(&state, &ctx, &me, &number, context! { done => q.done }).await?.into_response());
+    };
+    let disclosed = match phone::disclosed_auth_code(&state, &me, &number, disclosure).await {
+        Ok((domain, code)) => Some(context! { domain, code }),
+        // Too old, another call or another staff member's: the page says so instead of showing a code.
+        Err(ServiceError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let expired = disclosed.is_none();
+    let mut response =
+        render_call(&state, &ctx, &me, &number, context! { disclosed, disclosure_expired => expired }).await?.into_response();
+    // A page with an auth code is kept by no cache, the browser's included.
+    response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -221,13 +242,9 @@ async fn auth_code(
     CsrfForm(form): CsrfForm<AuthCodeForm>,
 ) -> Result<Response, PageError> {
     match phone::disclose_auth_code(&state, &me, &number, id, &form.reason).await {
-        Ok((domain, code)) => {
-            let disclosed = context! { domain, code };
-            let mut response = render_call(&state, &ctx, &me, &number, context! { disclosed }).await?.into_response();
-            response
-                .headers_mut()
-                .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
-            Ok(response)
+        // post/redirect/get: a reload of the page shows the code again, but discloses and mails nothing
+        Ok(disclosed) => {
+            Ok(Redirect::to(&format!("/staff/customers/{number}?disclosure={}", disclosed.id)).into_response())
         }
         Err(e) => action_failed(&state, &ctx, &me, &number, e).await,
     }
