@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use hostwerk_domain::Language;
 use hostwerk_store::{Customer, StaffUser, Subject};
 use minijinja::{context, Value};
@@ -79,14 +79,26 @@ pub(crate) struct Ctx {
     pub path: String,
 }
 
+/// The reader's language: the language cookie, else the browser's Accept-Language.
+pub(crate) fn language_of(headers: &axum::http::HeaderMap) -> Language {
+    cookie_value(headers, LANG_COOKIE).and_then(|v| Language::parse(&v).ok()).unwrap_or_else(|| {
+        let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        Language::negotiate(accept)
+    })
+}
+
+/// The answer to a request that needs a login it does not have: [`crate::error_pages`] turns it into a
+/// redirect to the login page (coming back afterwards) or, for a form, the login page carrying the form.
+fn login_required(who: crate::error_pages::LoginRequired) -> Response {
+    let mut r = (StatusCode::UNAUTHORIZED, "login required").into_response();
+    r.extensions_mut().insert(who);
+    r
+}
+
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
-        let lang =
-            cookie_value(&parts.headers, LANG_COOKIE).and_then(|v| Language::parse(&v).ok()).unwrap_or_else(|| {
-                let accept = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
-                Language::negotiate(accept)
-            });
+        let lang = language_of(&parts.headers);
         let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
         Ok(Ctx { lang, csrf, path: parts.uri.path().to_owned() })
     }
@@ -106,7 +118,7 @@ pub(crate) struct CurrentCustomer(pub Customer);
 impl FromRequestParts<AppState> for CurrentCustomer {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let to_login = || Redirect::to("/login").into_response();
+        let to_login = || login_required(crate::error_pages::LoginRequired::Customer);
         let token = cookie_value(&parts.headers, CUSTOMER_COOKIE).ok_or_else(to_login)?;
         state.store.customer_by_session(&token).await.map(CurrentCustomer).map_err(|_| to_login())
     }
@@ -119,7 +131,7 @@ pub(crate) struct CurrentStaff(pub StaffUser);
 impl FromRequestParts<AppState> for CurrentStaff {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let to_login = || Redirect::to("/staff/login").into_response();
+        let to_login = || login_required(crate::error_pages::LoginRequired::Staff);
         let token = cookie_value(&parts.headers, STAFF_COOKIE).ok_or_else(to_login)?;
         let session = state.store.session(&token).await.map_err(|_| to_login())?;
         match session.subject {

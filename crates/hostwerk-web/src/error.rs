@@ -7,8 +7,9 @@ use hostwerk_store::StoreError;
 
 use crate::service::ServiceError;
 
-/// A failure while answering a page request.
-#[derive(Debug, thiserror::Error)]
+/// A failure while answering a page request. Its response carries the failure for
+/// [`crate::error_pages`], which renders the page in the reader's language.
+#[derive(Debug, Clone, thiserror::Error)]
 pub(crate) enum PageError {
     #[error("not found")]
     NotFound,
@@ -77,7 +78,9 @@ impl IntoResponse for PageError {
             de = escape(&de),
             en = escape(&en)
         );
-        (status, Html(body)).into_response()
+        let mut response = (status, Html(body)).into_response();
+        response.extensions_mut().insert(crate::error_pages::Failed(self));
+        response
     }
 }
 

@@ -22,6 +22,7 @@ mod api_phone;
 mod auth;
 mod csrf;
 mod error;
+mod error_pages;
 mod i18n;
 mod mailer;
 mod markdown;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
         .merge(metrics::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error_pages::error_pages))
         .layer(axum::middleware::from_fn_with_state(state.clone(), csrf::ensure_cookie))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))

@@ -10,7 +10,7 @@ use hostwerk_domain::{
     BillingPeriod, Cents, CustomerName, CustomerNumber, EmailAddress, Language, NodeName, NodeRole, Password,
     PostalAddress, StaffLogin, StaffRole, Tariff, TariffId,
 };
-use hostwerk_store::{Actor, Customer, NewContract, NewCustomer, StaffId, StaffUser, StoreError, Subject};
+use hostwerk_store::{Actor, Customer, Mailbox, NewContract, NewCustomer, StaffId, StaffUser, StoreError, Subject};
 use serde::Deserialize;
 
 use crate::i18n::t;
@@ -390,6 +390,11 @@ pub async fn add_mailbox(
 }
 
 /// Deletes one of the customer's mailboxes.
+/// One of the customer's mailboxes ("not found" for anyone else's).
+pub async fn mailbox_of(state: &AppState, customer: &Customer, mailbox_id: i64) -> Result<Mailbox, ServiceError> {
+    state.store.mailboxes(customer.id).await?.into_iter().find(|m| m.id == mailbox_id).ok_or(ServiceError::NotFound)
+}
+
 pub async fn delete_mailbox(state: &AppState, customer: &Customer, mailbox_id: i64) -> Result<(), ServiceError> {
     let address = state.store.delete_mailbox(customer.id, mailbox_id).await?;
     state.store.audit(&Actor::customer(customer), "mailbox.deleted", &address, "").await?;

@@ -49,6 +49,10 @@ fn environment(lang: Language) -> Environment<'static> {
     let mut env = Environment::new();
     let sources: &[(&str, &str)] = templates!(
         "base.html",
+        "confirm.html",
+        "error.html",
+        "resend.html",
+        "resume.html",
         "case_timeline.html",
         "home.html",
         "login.html",

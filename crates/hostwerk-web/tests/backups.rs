@@ -303,7 +303,14 @@ async fn backups_story(app: &TestApp, site: &Site) {
     let action = format!("{base}/restore");
     let r = erika.post_raw(&action, &[("paths", "htdocs/a.txt"), ("target", "in_place"), ("dir", "htdocs")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "no CSRF token, no restore");
-    let r = erika.submit(&page, &action, &[("paths", "htdocs/a.txt"), ("target", "in_place"), ("dir", "htdocs")]).await;
+    // in place replaces what is there: the first POST asks, naming the path, and queues nothing
+    let fields = [("paths", "htdocs/a.txt"), ("target", "in_place"), ("dir", "htdocs")];
+    let r = erika.submit(&page, &action, &fields).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let asked = r.text().await.unwrap();
+    assert!(texts(&asked, "#confirm-question")[0].contains("/htdocs/a.txt"), "{asked}");
+    assert!(!ws.join("htdocs/a.txt").exists());
+    let r = erika.submit(&page, &action, &[fields[0], fields[1], fields[2], ("confirmed", "yes")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let to = location(&r);
     assert!(to.starts_with(&format!("/menu/backups/{}?done=backup_restore_queued&job=", c1.id)), "{to}");

@@ -7,7 +7,7 @@ mod support;
 
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use support::{csrf_of, ids_of, location, texts, TestApp};
+use support::{attrs, csrf_of, ids_of, location, texts, TestApp};
 
 fn order_fields<'a>(email: &'a str, password: &'a str) -> Vec<(&'a str, &'a str)> {
     vec![
@@ -124,7 +124,7 @@ async fn customer_story(app: &TestApp) {
     // log out: the menu is gone
     let r = b.submit("/menu", "/logout", &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&b.get("/menu").await), "/login");
+    assert_eq!(location(&b.get("/menu").await), "/login?next=%2Fmenu");
     // e-mail login with the new password
     assert_eq!(location(&b.login("Berta@Neu.Example.net", "berta-password-2").await), "/menu");
 }
@@ -250,7 +250,9 @@ async fn every_form_needs_the_csrf_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert!(r.text().await.unwrap().contains("form has expired"));
+    let page = r.text().await.unwrap();
+    assert!(page.contains("Formular ist abgelaufen"), "{page}");
+    assert!(texts(&page, "#resend-form").is_empty(), "a cross-site form gets no fresh token");
 }
 
 #[tokio::test]
@@ -272,7 +274,7 @@ async fn login_rotates_the_session_and_throttles_failures() {
     // the old session id no longer works
     let old = first_cookie.split(';').next().unwrap().to_owned();
     let r = app.api().get(app.url("/menu")).header("cookie", old).send().await.unwrap();
-    assert_eq!(location(&r), "/login");
+    assert_eq!(location(&r), "/login?next=%2Fmenu");
 
     let attacker = app.browser();
     for _ in 0..3 {
@@ -336,7 +338,7 @@ async fn password_reminder_is_single_use_and_ends_sessions() {
         .await;
     assert_eq!(location(&r), "/login?done=password_reset");
     // every session of the customer ended
-    assert_eq!(location(&logged_in.get("/menu").await), "/login");
+    assert_eq!(location(&logged_in.get("/menu").await), "/login?next=%2Fmenu");
     // the link is used up
     let (status, _) = b.get_text(&format!("/password-reset?token={token}")).await;
     assert_eq!(status, StatusCode::GONE);
@@ -396,8 +398,8 @@ async fn customers_never_reach_each_others_data() {
         let r = api.get(app.url(path)).bearer_auth(&token).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path}");
     }
-    assert_eq!(location(&max.get("/staff").await), "/staff/login");
-    assert_eq!(location(&max.get("/staff/admin/nodes").await), "/staff/login");
+    assert_eq!(location(&max.get("/staff").await), "/staff/login?next=%2Fstaff");
+    assert_eq!(location(&max.get("/staff/admin/nodes").await), "/staff/login?next=%2Fstaff%2Fadmin%2Fnodes");
 }
 
 #[tokio::test]
@@ -419,8 +421,34 @@ async fn mailboxes_can_be_created_and_deleted() {
     assert!(r.status().is_client_error());
     let r = b.submit("/menu", "/menu/mailboxes", &[("domain_id", "abc"), ("local_part", "x")]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // deleting asks first: the first POST shows what goes and deletes nothing (issue 16, item 9)
     let r = b.submit("/menu", &format!("/menu/mailboxes/{mailbox}/delete"), &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let page = r.text().await.unwrap();
+    let question = texts(&page, "#confirm-question").remove(0);
+    assert!(question.contains("info@mustermann-shop.de") || question.contains('@'), "{question}");
+    assert_eq!(attrs(&page, "#confirm-form", "action"), vec![format!("/menu/mailboxes/{mailbox}/delete")]);
+    assert_eq!(attrs(&page, "#confirm-cancel", "href"), vec!["/menu#mailboxes-h"]);
+    assert!(
+        app.store
+            .mailboxes(app.store.customer_by_number("K1000001".parse().unwrap()).await.unwrap().id)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.id == mailbox),
+        "still there"
+    );
+    // the dashboard's delete button leads to that question
+    let (_, dash) = b.get_text("/menu").await;
+    assert_eq!(
+        attrs(&dash, &format!("form[action='/menu/mailboxes/{mailbox}/delete'] input[name=confirmed]"), "value").len(),
+        0
+    );
+    let r = b.submit("/menu", &format!("/menu/mailboxes/{mailbox}/delete"), &[("confirmed", "yes")]).await;
     assert_eq!(location(&r), "/menu?done=mailbox_deleted");
+    // someone else's mailbox: not found, also on the question
+    let r = b.submit("/menu", "/menu/mailboxes/999999/delete", &[]).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(b.get("/menu/contracts/abc").await.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -528,7 +556,7 @@ async fn admin_manages_staff_tariffs_nodes_and_sees_outbox_and_audit() {
     let r =
         b.submit("/staff/admin/staff", &format!("/staff/admin/staff/{lena_id}/active"), &[("active", "false")]).await;
     assert_eq!(location(&r), "/staff/admin/staff?done=staff_updated");
-    assert_eq!(location(&lena.get("/staff").await), "/staff/login", "a disabled account's sessions end");
+    assert_eq!(location(&lena.get("/staff").await), "/staff/login?next=%2Fstaff", "a disabled account's sessions end");
     assert_eq!(lena.staff_login("lena", "lena-password-1").await.status(), StatusCode::UNAUTHORIZED);
     let admin_id = app.store.staff_by_login(&hostwerk_domain::StaffLogin::parse("admin").unwrap()).await.unwrap().id.0;
     let r =

@@ -242,7 +242,10 @@ async fn a_rejected_limit_keeps_the_chosen_mode() {
     max.login("K1000002", "demo-password-2").await;
     let (id, _, _) = ids_of(&app, "K1000002").await;
     let action = format!("/menu/server/{id}/limit");
-    assert_eq!(max.submit("/menu/server", &action, &[("mode", "off"), ("seconds", "")]).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        max.submit("/menu/server", &action, &[("mode", "off"), ("seconds", "")]).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let r = max.submit("/menu/server", &action, &[("mode", "on"), ("seconds", "100")]).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let page = r.text().await.unwrap();

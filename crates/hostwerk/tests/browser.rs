@@ -662,6 +662,10 @@ async fn backups(b: &Browser<'_>) -> anyhow::Result<()> {
     b.find("#restore-selected input[name=target][value=in_place]").await?.click().await?;
     let shot = b.screenshot("browser-backups.png").await?;
     b.click_and_load("#restore-selected button[type=submit]").await?;
+    // restoring in place replaces files: the page asks first, naming the path
+    let question = b.wait_for("#confirm-question").await?.text().await?;
+    ensure!(question.contains("htdocs/kontakt.html"), "the confirmation does not name the path: {question:?}");
+    b.click_and_load("#confirm-yes").await?;
     b.wait_for("#job-notice").await?;
     let page = b.path().await?;
     reload_until(b, &page, "tr.job-succeeded td:nth-child(2)").await?;

@@ -11,7 +11,9 @@ use hostwerk_store::Contract;
 use minijinja::{context, Value};
 use serde::Deserialize;
 
-use super::{form_status, redirect_with_cookies, user_message, with_status, Done};
+use super::{
+    confirmation_page, confirmed, form_status, redirect_with_cookies, user_message, with_status, Confirmation, Done,
+};
 use crate::auth::{fresh_session, lang_cookie, Ctx, CurrentCustomer, CUSTOMER_COOKIE};
 use crate::csrf::CsrfForm;
 use crate::error::PageError;
@@ -255,10 +257,28 @@ async fn add_mailbox(
 
 async fn delete_mailbox(
     State(state): State<AppState>,
+    ctx: Ctx,
     CurrentCustomer(customer): CurrentCustomer,
     Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+    CsrfForm(fields): CsrfForm<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
+    if !confirmed(&fields) {
+        let mailbox = service::mailbox_of(&state, &customer, id).await?;
+        let lang = ctx.lang;
+        return confirmation_page(
+            &state,
+            &ctx,
+            Confirmation {
+                action: &format!("/menu/mailboxes/{id}/delete"),
+                fields: &fields,
+                title: t(lang, "confirm.mailbox_title"),
+                question: t(lang, "confirm.mailbox_question").replace("{address}", mailbox.address.as_str()),
+                detail: Some(t(lang, "confirm.mailbox_detail")),
+                button: t(lang, "confirm.mailbox_button"),
+                cancel: "/menu#mailboxes-h",
+            },
+        );
+    }
     service::delete_mailbox(&state, &customer, id).await?;
     Ok(Redirect::to("/menu?done=mailbox_deleted").into_response())
 }

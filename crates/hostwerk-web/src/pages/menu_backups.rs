@@ -15,7 +15,7 @@ use hostwerk_store::{BackupSnapshot, Customer};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
-use super::{form_status, user_message, with_status};
+use super::{confirmation_page, confirmed, form_status, user_message, with_status, Confirmation};
 use crate::auth::{Ctx, CurrentCustomer};
 use crate::backups::{self, ContractBackups, JobView, Requester, RestoreRequest, RestoreTarget};
 use crate::csrf::CsrfForm;
@@ -271,6 +271,9 @@ async fn on_demand(
 struct DbRestoreForm {
     #[serde(default)]
     snapshot: String,
+    /// `yes` once the customer confirmed on the confirmation page.
+    #[serde(default)]
+    confirmed: String,
 }
 
 async fn db_restore(
@@ -280,6 +283,24 @@ async fn db_restore(
     Path(contract): Path<i64>,
     CsrfForm(form): CsrfForm<DbRestoreForm>,
 ) -> Result<Response, PageError> {
+    if form.confirmed != "yes" {
+        state.store.contract(customer.id, contract).await?;
+        let lang = ctx.lang;
+        let fields = [("snapshot".to_owned(), form.snapshot.clone())];
+        return confirmation_page(
+            &state,
+            &ctx,
+            Confirmation {
+                action: &format!("/menu/backups/{contract}/db-restore"),
+                fields: &fields,
+                title: t(lang, "confirm.db_restore_title"),
+                question: t(lang, "confirm.db_restore_question"),
+                detail: Some(t(lang, "confirm.db_restore_detail")),
+                button: t(lang, "confirm.db_restore_button"),
+                cancel: &format!("/menu/backups/{contract}"),
+            },
+        );
+    }
     match backups::request_db_restore(&state, &customer, contract, &form.snapshot, &Requester::Customer(&customer))
         .await
     {
@@ -470,6 +491,38 @@ async fn restore(
         mailbox: field("mailbox").filter(|m| !m.is_empty()).map(str::to_owned),
     };
     let result = match restore_request(&fields, &snapshot, at.mailbox.clone()) {
+        // Restoring in place replaces what is there now: the page asks first.
+        Ok(req) if req.target == RestoreTarget::InPlace && !confirmed(&fields) => {
+            // only about the customer's own contract: anyone else's is "not found" before anything is asked
+            state.store.contract(customer.id, contract).await?;
+            let lang = ctx.lang;
+            let what = if req.paths.is_empty() {
+                t(
+                    lang,
+                    if req.mailbox.is_some() {
+                        "confirm.restore_whole_mailbox"
+                    } else {
+                        "confirm.restore_whole_webspace"
+                    },
+                )
+            } else {
+                req.paths.iter().map(|p| format!("/{}", p.as_str())).collect::<Vec<_>>().join(", ")
+            };
+            let cancel = format!("/menu/backups/{contract}/snapshots/{snapshot}");
+            return confirmation_page(
+                &state,
+                &ctx,
+                Confirmation {
+                    action: &format!("/menu/backups/{contract}/snapshots/{snapshot}/restore"),
+                    fields: &fields,
+                    title: t(lang, "confirm.restore_title"),
+                    question: t(lang, "confirm.restore_question").replace("{what}", &what),
+                    detail: Some(t(lang, "confirm.restore_detail")),
+                    button: t(lang, "confirm.restore_button"),
+                    cancel: &cancel,
+                },
+            );
+        }
         Ok(req) => backups::request_restore(&state, &customer, contract, &req, &Requester::Customer(&customer)).await,
         Err(e) => Err(e),
     };

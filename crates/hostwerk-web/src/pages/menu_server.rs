@@ -102,14 +102,13 @@ async fn set_limit(
         Err(crate::service::ServiceError::NotFound) => Err(PageError::NotFound),
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
-            let page =
-                render(
-                    &state,
-                    &ctx,
-                    &customer,
-                    context! { error, error_contract => id, entered => form.seconds, entered_off => form.mode == "off" },
-                )
-                .await?;
+            let page = render(
+                &state,
+                &ctx,
+                &customer,
+                context! { error, error_contract => id, entered => form.seconds, entered_off => form.mode == "off" },
+            )
+            .await?;
             Ok(with_status(form_status(&e), page))
         }
     }

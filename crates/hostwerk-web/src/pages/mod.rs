@@ -71,3 +71,88 @@ pub(crate) fn user_message(e: &ServiceError, lang: hostwerk_domain::Language) ->
         other => Some(crate::i18n::t(lang, &other.to_string())),
     }
 }
+
+/// What a confirmation page asks before a destructive action is carried out.
+#[derive(Debug)]
+pub(crate) struct Confirmation<'a> {
+    /// Where the confirmed form goes: the same action that asked.
+    pub action: &'a str,
+    /// The form's fields as sent (the CSRF token is added anew, `confirmed=yes` is added).
+    pub fields: &'a [(String, String)],
+    pub title: String,
+    /// The question, naming what is destroyed.
+    pub question: String,
+    /// What follows (optional).
+    pub detail: Option<String>,
+    pub button: String,
+    /// Where "Cancel" leads.
+    pub cancel: &'a str,
+}
+
+/// Whether a destructive form was confirmed on its confirmation page.
+pub(crate) fn confirmed(fields: &[(String, String)]) -> bool {
+    fields.iter().any(|(k, v)| k == "confirmed" && v == "yes")
+}
+
+/// The confirmation page of a destructive action: without JavaScript, the first POST shows what will be
+/// destroyed and changes nothing; only the form on this page, sent with `confirmed=yes`, carries it out.
+pub(crate) fn confirmation_page(
+    state: &AppState,
+    ctx: &crate::auth::Ctx,
+    c: Confirmation<'_>,
+) -> Result<Response, crate::error::PageError> {
+    let fields: Vec<(&str, &str)> = c
+        .fields
+        .iter()
+        .filter(|(k, _)| k != "csrf" && k != "confirmed")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let nav = if c.action.starts_with("/menu") { "menu" } else { "" };
+    let page = state.views.render(
+        "confirm.html",
+        minijinja::context! {
+            title => c.title, question => c.question, detail => c.detail, button => c.button,
+            action => c.action, cancel => c.cancel, fields, nav,
+            ..ctx.base(state)
+        },
+    )?;
+    Ok(page.into_response())
+}
+
+/// Where a login leads: back to the page that asked for it (`next`, a path below `area`), or `home`; with a
+/// form that was sent after the session ended (`resume_form`), a page that offers to send it now.
+pub(crate) fn after_login(
+    state: &AppState,
+    ctx: &crate::auth::Ctx,
+    area: &str,
+    home: &str,
+    next: Option<&str>,
+    resume_form: Option<&str>,
+    cookies: &[String],
+) -> Result<Response, crate::error::PageError> {
+    let next = next.and_then(|n| crate::error_pages::local_path(n, area));
+    match (next, resume_form.filter(|f| !f.is_empty())) {
+        (Some(action), Some(form)) => {
+            let fields = crate::error_pages::form_fields(form.as_bytes());
+            let resend = crate::error_pages::resend_value(action, &fields);
+            let page = state.views.render("resume.html", minijinja::context! { resend, home, ..ctx.base(state) })?;
+            let mut r = page.into_response();
+            for c in cookies {
+                if let Ok(v) = HeaderValue::from_str(c) {
+                    r.headers_mut().append(header::SET_COOKIE, v);
+                }
+            }
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(r)
+        }
+        (Some(to), None) => Ok(redirect_with_cookies(to, cookies)),
+        (None, _) => Ok(redirect_with_cookies(home, cookies)),
+    }
+}
+
+/// `?next=…` of a login page.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct LoginQuery {
+    pub done: Option<String>,
+    pub next: Option<String>,
+}

@@ -65,15 +65,22 @@ async fn switch_language(State(state): State<AppState>, Path(code): Path<String>
 async fn login_page(
     State(state): State<AppState>,
     ctx: Ctx,
-    Query(q): Query<super::Done>,
+    Query(q): Query<super::LoginQuery>,
 ) -> Result<Html<String>, PageError> {
-    state.views.render("login.html", context! { done => q.done, ..ctx.base(&state) })
+    let next = q.next.as_deref().and_then(|n| crate::error_pages::local_path(n, "/menu"));
+    state.views.render("login.html", context! { done => q.done, next, ..ctx.base(&state) })
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     login: String,
     password: String,
+    /// The page to return to after the login.
+    #[serde(default)]
+    next: Option<String>,
+    /// A form sent after the session had ended, to offer for sending after the login.
+    #[serde(default)]
+    resume_form: Option<String>,
 }
 
 async fn login(
@@ -86,11 +93,24 @@ async fn login(
     match service::customer_login(&state, &form.login, &form.password, ip).await {
         Ok(customer) => {
             let session = fresh_session(&state, &headers, CUSTOMER_COOKIE, Subject::Customer(customer.id)).await?;
-            Ok(redirect_with_cookies("/menu", &[session, lang_cookie(&state, customer.language)]))
+            let cookies = [session, lang_cookie(&state, customer.language)];
+            super::after_login(
+                &state,
+                &ctx,
+                "/menu",
+                "/menu",
+                form.next.as_deref(),
+                form.resume_form.as_deref(),
+                &cookies,
+            )
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
-            let page = state.views.render("login.html", context! { error, login => form.login, ..ctx.base(&state) })?;
+            let next = form.next.as_deref().and_then(|n| crate::error_pages::local_path(n, "/menu"));
+            let page = state.views.render(
+                "login.html",
+                context! { error, login => form.login, next, resume_form => form.resume_form, ..ctx.base(&state) },
+            )?;
             Ok(with_status(form_status(&e), page))
         }
     }

@@ -43,14 +43,23 @@ fn base(state: &AppState, ctx: &Ctx, me: &StaffUser) -> Value {
     context! { me => staff_view(me), ..ctx.base(state) }
 }
 
-async fn login_page(State(state): State<AppState>, ctx: Ctx, Query(q): Query<Done>) -> Result<Html<String>, PageError> {
-    state.views.render("staff/login.html", context! { done => q.done, ..ctx.base(&state) })
+async fn login_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<super::LoginQuery>,
+) -> Result<Html<String>, PageError> {
+    let next = q.next.as_deref().and_then(|n| crate::error_pages::local_path(n, "/staff"));
+    state.views.render("staff/login.html", context! { done => q.done, next, ..ctx.base(&state) })
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     login: String,
     password: String,
+    #[serde(default)]
+    next: Option<String>,
+    #[serde(default)]
+    resume_form: Option<String>,
 }
 
 async fn login(
@@ -63,12 +72,23 @@ async fn login(
     match service::staff_login(&state, &form.login, &form.password, ip).await {
         Ok(user) => {
             let session = fresh_session(&state, &headers, STAFF_COOKIE, Subject::Staff(user.id)).await?;
-            Ok(redirect_with_cookies("/staff", &[session]))
+            super::after_login(
+                &state,
+                &ctx,
+                "/staff",
+                "/staff",
+                form.next.as_deref(),
+                form.resume_form.as_deref(),
+                &[session],
+            )
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
-            let page =
-                state.views.render("staff/login.html", context! { error, login => form.login, ..ctx.base(&state) })?;
+            let next = form.next.as_deref().and_then(|n| crate::error_pages::local_path(n, "/staff"));
+            let page = state.views.render(
+                "staff/login.html",
+                context! { error, login => form.login, next, resume_form => form.resume_form, ..ctx.base(&state) },
+            )?;
             Ok(with_status(form_status(&e), page))
         }
     }

@@ -123,8 +123,9 @@ async fn call_page(
         Err(e) => return Err(e.into()),
     };
     let expired = disclosed.is_none();
-    let mut response =
-        render_call(&state, &ctx, &me, &number, context! { disclosed, disclosure_expired => expired }).await?.into_response();
+    let mut response = render_call(&state, &ctx, &me, &number, context! { disclosed, disclosure_expired => expired })
+        .await?
+        .into_response();
     // A page with an auth code is kept by no cache, the browser's included.
     response.headers_mut().insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
     Ok(response)
