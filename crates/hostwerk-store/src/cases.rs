@@ -690,6 +690,15 @@ impl Store {
                 if done.rows_affected() == 0 {
                     return Err(StoreError::Conflict("the contract has ended already".into()));
                 }
+                // What was scheduled on the contract ends with it.
+                for statement in [
+                    "UPDATE tariff_changes SET status = 'cancelled' WHERE contract_id = $1 AND customer_id = $2 \
+                     AND status = 'scheduled'",
+                    "UPDATE domain_orders SET status = 'cancelled' WHERE contract_id = $1 AND customer_id = $2 \
+                     AND status = 'pending'",
+                ] {
+                    sqlx::query(statement).bind(contract_id).bind(customer).execute(&mut *tx).await?;
+                }
                 let entry = NewLedgerEntry {
                     customer,
                     contract_id: Some(*contract_id),

@@ -36,7 +36,9 @@ pub use cases::{
 };
 pub use error::StoreError;
 pub use limits::{NewProcessKill, NodeLimit, ProcessKill, ProcessLimitChange};
-pub use phone::{AuthCodeDisclosure, CallContext, DomainOrder, NewTariffChange, PhoneVerification, TariffChange};
+pub use phone::{
+    AuthCodeDisclosure, CallContext, DomainOrder, NewTariffChange, PendingDomainOrder, PhoneVerification, TariffChange,
+};
 pub use records::*;
 pub use remote::{RemoteSession, RemoteStep};
 

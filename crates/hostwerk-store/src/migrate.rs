@@ -53,6 +53,14 @@ const MIGRATIONS: &[Migration] = &[
             postgres: include_str!("../migrations/0008_dashboard_versions.postgres.sql"),
         },
     },
+    Migration {
+        version: 9,
+        name: "scheduled changes and domain requests in the menu",
+        sql: Sql::PerEngine {
+            sqlite: include_str!("../migrations/0009_scheduled_in_menu.sqlite.sql"),
+            postgres: include_str!("../migrations/0009_scheduled_in_menu.postgres.sql"),
+        },
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

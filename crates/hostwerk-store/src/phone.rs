@@ -48,7 +48,25 @@ pub struct DomainOrder {
     pub id: i64,
     pub contract_id: i64,
     pub name: String,
+    /// `pending` (waiting for the registrar step), `active` (set up), `rejected` (see `note`), `cancelled` (the
+    /// contract ended first).
     pub status: String,
+    /// Why it was rejected (empty otherwise).
+    pub note: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A pending domain order as the admins' work list shows it: what to register, for which customer number and
+/// contract — no contact data.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingDomainOrder {
+    pub id: i64,
+    pub customer_number: String,
+    pub contract_id: i64,
+    pub tariff_id: String,
+    pub name: String,
+    /// Whether the customer asked in the menu (not support on the phone).
+    pub by_customer: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -387,17 +405,22 @@ impl Store {
         staff: Option<StaffId>,
         verification_id: Option<i64>,
     ) -> Result<DomainOrder, StoreError> {
-        self.contract(customer, contract_id).await?;
+        let contract = self.contract(customer, contract_id).await?;
+        if contract.status.as_str() != "active" {
+            return Err(StoreError::Conflict("this contract is ending: no domains can be added to it".into()));
+        }
         let taken: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM domains WHERE name = $1 UNION ALL SELECT 1 FROM domain_orders WHERE name = $1 AND status = 'pending'",
         )
         .bind(name.as_str())
         .fetch_optional(&self.pool)
         .await?;
+        let taken_message = || StoreError::Conflict("this domain is already hosted here or ordered".into());
         if taken.is_some() {
-            return Err(StoreError::Conflict("this domain is already hosted here or ordered".into()));
+            return Err(taken_message());
         }
         let now = now_ts();
+        // Two requests at once: the partial unique index on pending names lets one through.
         let id = sqlx::query_scalar::<_, i64>(
             "INSERT INTO domain_orders (customer_id, contract_id, name, status, staff_id, verification_id, created_at) \
              VALUES ($1, $2, $3, 'pending', $4, $5, $6) RETURNING id",
@@ -409,14 +432,108 @@ impl Store {
         .bind(verification_id)
         .bind(now)
         .fetch_one(&self.pool)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => taken_message(),
+            _ => StoreError::from(e),
+        })?;
+        Ok(DomainOrder {
+            id,
+            contract_id,
+            name: name.to_string(),
+            status: "pending".into(),
+            note: String::new(),
+            created_at: ts(now),
+        })
+    }
+
+    /// Every pending domain order, oldest first: the admins' work list for the registrar step.
+    pub async fn pending_domain_orders(&self) -> Result<Vec<PendingDomainOrder>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT o.id, c.number, o.contract_id, k.tariff_id, o.name, o.staff_id, o.created_at \
+             FROM domain_orders o JOIN customers c ON c.id = o.customer_id JOIN contracts k ON k.id = o.contract_id \
+             WHERE o.status = 'pending' ORDER BY o.id",
+        )
+        .fetch_all(&self.pool)
         .await?;
-        Ok(DomainOrder { id, contract_id, name: name.to_string(), status: "pending".into(), created_at: ts(now) })
+        rows.iter()
+            .map(|r| {
+                Ok(PendingDomainOrder {
+                    id: get_i64(r, "id")?,
+                    customer_number: get_str(r, "number")?,
+                    contract_id: get_i64(r, "contract_id")?,
+                    tariff_id: get_str(r, "tariff_id")?,
+                    name: get_str(r, "name")?,
+                    by_customer: get_opt_i64(r, "staff_id")?.is_none(),
+                    created_at: ts(get_i64(r, "created_at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Completes a pending domain order after the registrar step: the domain joins the contract with its auth
+    /// code, in one transaction with the order's new status. Returns the customer and the domain's name.
+    pub async fn complete_domain_order(
+        &self,
+        order_id: i64,
+        auth_code: &str,
+    ) -> Result<(CustomerId, String), StoreError> {
+        let mut tx = self.write_tx().await?;
+        let row = sqlx::query(
+            "SELECT o.customer_id, o.contract_id, o.name FROM domain_orders o JOIN contracts k ON k.id = o.contract_id \
+             WHERE o.id = $1 AND o.status = 'pending' AND k.status = 'active'",
+        )
+        .bind(order_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let (customer, contract, name) =
+            (get_i64(&row, "customer_id")?, get_i64(&row, "contract_id")?, get_str(&row, "name")?);
+        let now = now_ts();
+        sqlx::query("UPDATE domain_orders SET status = 'active', decided_at = $2 WHERE id = $1")
+            .bind(order_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO domains (customer_id, contract_id, name, auth_code, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(customer)
+        .bind(contract)
+        .bind(&name)
+        .bind(auth_code)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => {
+                StoreError::Conflict("this domain is already hosted here".into())
+            }
+            _ => StoreError::from(e),
+        })?;
+        tx.commit().await?;
+        Ok((CustomerId(customer), name))
+    }
+
+    /// Rejects a pending domain order with the reason the customer is told.
+    pub async fn reject_domain_order(&self, order_id: i64, note: &str) -> Result<(CustomerId, String), StoreError> {
+        let row = sqlx::query(
+            "UPDATE domain_orders SET status = 'rejected', note = $2, decided_at = $3 WHERE id = $1 AND status = 'pending' \
+             RETURNING customer_id, name",
+        )
+        .bind(order_id)
+        .bind(note)
+        .bind(now_ts())
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((CustomerId(get_i64(&row, "customer_id")?), get_str(&row, "name")?))
     }
 
     /// The customer's domain orders, newest first.
     pub async fn domain_orders(&self, customer: CustomerId) -> Result<Vec<DomainOrder>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, contract_id, name, status, created_at FROM domain_orders WHERE customer_id = $1 ORDER BY id DESC",
+            "SELECT id, contract_id, name, status, note, created_at FROM domain_orders WHERE customer_id = $1 ORDER BY id DESC",
         )
         .bind(customer.0)
         .fetch_all(&self.pool)
@@ -428,6 +545,7 @@ impl Store {
                     contract_id: get_i64(r, "contract_id")?,
                     name: get_str(r, "name")?,
                     status: get_str(r, "status")?,
+                    note: get_str(r, "note")?,
                     created_at: ts(get_i64(r, "created_at")?),
                 })
             })
@@ -526,6 +644,18 @@ pub(crate) async fn insert_tariff_change(
     change: &NewTariffChange<'_>,
     now: i64,
 ) -> Result<i64, StoreError> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM contracts WHERE id = $1 AND customer_id = $2")
+        .bind(change.contract_id)
+        .bind(change.customer.0)
+        .fetch_optional(&mut **tx)
+        .await?;
+    match status.as_deref() {
+        None => return Err(StoreError::NotFound),
+        Some("active") => {}
+        Some(_) => {
+            return Err(StoreError::Conflict("this contract is ending: no tariff change can be scheduled on it".into()))
+        }
+    }
     sqlx::query(
         "UPDATE tariff_changes SET status = 'replaced' WHERE customer_id = $1 AND contract_id = $2 AND status = 'scheduled'",
     )

@@ -9,6 +9,7 @@ pub mod blog;
 pub mod casework;
 pub mod config;
 pub mod demo;
+pub mod domains;
 pub mod giveaways;
 pub mod phone;
 pub mod remote_support;

@@ -82,6 +82,7 @@ fn environment(lang: Language) -> Environment<'static> {
         "staff/call.html",
         "staff/staff_users.html",
         "staff/tariffs.html",
+        "staff/domain_orders.html",
         "staff/nodes.html",
         "staff/outbox.html",
         "staff/audit.html",

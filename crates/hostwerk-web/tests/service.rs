@@ -486,3 +486,96 @@ async fn free_months_tariff_changes_withdrawal_and_assignment() {
     assert_eq!(changes[0].effective, after.prepaid_until.succ_opt().unwrap());
     app.smtp.wait_for("max@example.org", "Tarifwechsel zu SharedHosting L").await;
 }
+
+/// Ending a contract early cancels what was scheduled on it (a tariff change, a domain request); the
+/// contract page shows its end instead of the earliest ordinary end; the customer saw the scheduled change in
+/// the menu before (issue 16, item 2).
+async fn early_end_cancels_scheduled(app: &TestApp) {
+    let erika = customer(app, "K1000001", "demo-password-1").await;
+    let erika_id = app.store.customer_by_number("K1000001".parse().unwrap()).await.unwrap().id;
+    let contract = app.store.contracts(erika_id).await.unwrap().remove(0);
+    // support schedules a tariff change within a verified call
+    let support = staff(app, "support", "demo-support-1").await;
+    let r = support
+        .submit("/staff?number=K1000001", "/staff/customers/K1000001/verify", &[("password", DEMO_PHONE_PASSWORD)])
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = support
+        .submit(
+            "/staff/customers/K1000001",
+            "/staff/customers/K1000001/tariff-change",
+            &[("contract_id", &contract.id.to_string()), ("tariff", "shared-l")],
+        )
+        .await;
+    assert_eq!(location(&r), "/staff/customers/K1000001?done=tariff_change_scheduled");
+    // the customer sees it on the dashboard and the contract page, and requests a domain
+    let (_, dash) = erika.get_text("/menu").await;
+    let shown = texts(&dash, ".scheduled-change");
+    assert!(shown.len() == 1 && shown[0].contains("SharedHosting L"), "{shown:?}");
+    let (_, page) = erika.get_text(&format!("/menu/contracts/{}", contract.id)).await;
+    assert!(texts(&page, "#scheduled-change")[0].contains("SharedHosting L"));
+    assert_eq!(texts(&page, "#earliest-end").len(), 1);
+    let r = erika
+        .submit("/menu", "/menu/domains", &[("contract_id", &contract.id.to_string()), ("domain", "spaeter-einmal.de")])
+        .await;
+    assert_eq!(location(&r), "/menu?done=domain_requested");
+
+    // management ends the contract early; the customer accepts
+    let chef = staff(app, "chef", "demo-chef-1").await;
+    let case = open_case(&erika, "management", "Kündigung", "Ich ziehe um.").await;
+    let last_day = hostwerk_domain::calendar::berlin_date(chrono::Utc::now());
+    let (status, page) = staff_post(
+        &chef,
+        &format!("/staff/cases/{case}/proposals"),
+        &[("kind", "early_end"), ("contract_id", &contract.id.to_string()), ("last_day", &last_day.to_string())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    let end = open_proposal_id(&chef, case).await;
+    let (status, _) = customer_post(&erika, &format!("/menu/service/proposals/{end}/accept"), &[]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // nothing scheduled survives: not for the customer, not for support
+    assert!(app.store.tariff_changes(erika_id).await.unwrap().is_empty());
+    let orders = app.store.domain_orders(erika_id).await.unwrap();
+    assert_eq!(orders[0].status, "cancelled");
+    let (_, dash) = erika.get_text("/menu").await;
+    assert!(texts(&dash, ".scheduled-change").is_empty(), "the kept dashboard was rendered anew");
+    assert!(!dash.contains("spaeter-einmal.de"));
+    let (_, page) = erika.get_text(&format!("/menu/contracts/{}", contract.id)).await;
+    assert!(texts(&page, "#scheduled-change").is_empty());
+    assert!(texts(&page, "#earliest-end").is_empty(), "no ordinary end for an ending contract");
+    let end_date = hostwerk_domain::calendar::format_date(last_day, hostwerk_domain::Language::De);
+    assert_eq!(texts(&page, "#contract-end"), vec![end_date]);
+    assert!(texts(&page, "form.add-domain").is_empty(), "no domains for an ending contract");
+    let (_, call) = support.get_text("/staff/customers/K1000001").await;
+    assert!(texts(&call, "#tariff-changes li").is_empty(), "{:?}", texts(&call, "#tariff-changes li"));
+    // and nothing new can be scheduled on it
+    let r = support
+        .submit(
+            "/staff/customers/K1000001",
+            "/staff/customers/K1000001/tariff-change",
+            &[("contract_id", &contract.id.to_string()), ("tariff", "shared-l")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("Dieser Vertrag endet"));
+    let r = erika
+        .submit("/menu", "/menu/domains", &[("contract_id", &contract.id.to_string()), ("domain", "noch-eine.de")])
+        .await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn an_early_end_cancels_what_was_scheduled_on_sqlite() {
+    early_end_cancels_scheduled(&TestApp::spawn().await).await;
+}
+
+#[tokio::test]
+async fn an_early_end_cancels_what_was_scheduled_on_postgres() {
+    let Some(app) = TestApp::spawn_postgres().await else {
+        eprintln!("skipped: HOSTWERK_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    early_end_cancels_scheduled(&app).await;
+}

@@ -28,6 +28,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/menu/profile", get(profile_page).post(profile))
         .route("/menu/password", get(password_page).post(password))
         .route("/menu/mailboxes", post(add_mailbox))
+        .route("/menu/domains", post(add_domain))
         .route("/menu/mailboxes/{id}/delete", post(delete_mailbox))
 }
 
@@ -52,7 +53,8 @@ pub(crate) fn contract_view(c: &Contract, lang: Language) -> Value {
         prepaid_until => format_date(c.prepaid_until, lang),
         minimum_term_months => c.minimum_term_months,
         notice_period_days => c.notice_period_days,
-        earliest_end => format_date(earliest, lang),
+        // An ending contract's end is its end date: the earliest ordinary end no longer applies.
+        earliest_end => c.end_date.is_none().then(|| format_date(earliest, lang)),
         status => t(lang, &format!("status.{}", c.status.as_str())),
         status_code => c.status.as_str(),
         end_date => c.end_date.map(|d| format_date(d, lang)),
@@ -63,6 +65,29 @@ pub(crate) fn contract_view(c: &Contract, lang: Language) -> Value {
     }
 }
 
+/// The tariff change scheduled on contract `id`, as the menu shows it.
+fn scheduled_change(changes: &[hostwerk_store::TariffChange], id: i64, lang: Language) -> Option<Value> {
+    changes.iter().rfind(|ch| ch.contract_id == id).map(|ch| {
+        context! { to => ch.to_tariff, effective => format_date(ch.effective, lang), price => ch.new_monthly_price.format(lang) }
+    })
+}
+
+/// Domain requests the customer sees: pending ones and the rejected ones with the reason (set-up ones are
+/// domains by then; cancelled ones ended with their contract).
+fn order_views(orders: &[hostwerk_store::DomainOrder], lang: Language) -> Vec<Value> {
+    orders
+        .iter()
+        .filter(|o| o.status == "pending" || o.status == "rejected")
+        .map(|o| {
+            context! {
+                name => o.name, contract_id => o.contract_id, status => o.status,
+                status_text => t(lang, &format!("domain_order.{}", o.status)), note => o.note,
+                since => format_date(hostwerk_domain::calendar::berlin_date(o.created_at), lang),
+            }
+        })
+        .collect()
+}
+
 async fn customer_context(
     state: &AppState,
     customer: &hostwerk_store::Customer,
@@ -70,6 +95,9 @@ async fn customer_context(
 ) -> Result<Value, PageError> {
     let hostwerk_store::CustomerOverview { contracts, domains, mailboxes, refunds, advisories } =
         state.store.overview(customer.id).await?;
+    // Both count in the customer's data version (migration 9), so a kept dashboard shows them too.
+    let changes = state.store.tariff_changes(customer.id).await?;
+    let orders = state.store.domain_orders(customer.id).await?;
     let advisories: Vec<Value> = advisories
         .iter()
         .map(|a| context! { id => a.id, title => a.title, severity => a.severity, slug => a.post_slug })
@@ -88,9 +116,16 @@ async fn customer_context(
             .iter()
             .map(|c| {
                 let refund = refunds.iter().rfind(|r| r.contract_id == c.id).map(|r| r.amount.format(lang));
-                context! { refund, ..contract_view(c, lang) }
+                let scheduled = scheduled_change(&changes, c.id, lang);
+                context! { refund, scheduled, ..contract_view(c, lang) }
             })
             .collect::<Vec<_>>(),
+        active_contracts => contracts
+            .iter()
+            .filter(|c| c.status.as_str() == "active")
+            .map(|c| context! { id => c.id, tariff => c.tariff_name, system_user => c.system_user.as_str() })
+            .collect::<Vec<_>>(),
+        domain_orders => order_views(&orders, lang),
         domains => domain_views,
         mailboxes => mailbox_views,
         advisories,
@@ -126,8 +161,13 @@ async fn contract(
     ctx: Ctx,
     CurrentCustomer(customer): CurrentCustomer,
     Path(id): Path<i64>,
+    Query(q): Query<Done>,
 ) -> Result<Html<String>, PageError> {
     let c = state.store.contract(customer.id, id).await?;
+    let scheduled = scheduled_change(&state.store.tariff_changes(customer.id).await?, c.id, ctx.lang);
+    let orders: Vec<_> =
+        state.store.domain_orders(customer.id).await?.into_iter().filter(|o| o.contract_id == c.id).collect();
+    let domain_orders = order_views(&orders, ctx.lang);
     let domains: Vec<_> = state
         .store
         .domains(customer.id)
@@ -139,7 +179,10 @@ async fn contract(
     let customer_view = context! { number => customer.number.to_string(), name => customer.name };
     state.views.render(
         "menu/contract.html",
-        context! { contract => contract_view(&c, ctx.lang), domains, customer => customer_view, ..ctx.base(&state) },
+        context! {
+            contract => contract_view(&c, ctx.lang), domains, domain_orders, scheduled, done => q.done,
+            active => c.status.as_str() == "active", customer => customer_view, ..ctx.base(&state)
+        },
     )
 }
 
@@ -281,4 +324,38 @@ async fn delete_mailbox(
     }
     service::delete_mailbox(&state, &customer, id).await?;
     Ok(Redirect::to("/menu?done=mailbox_deleted").into_response())
+}
+
+#[derive(Deserialize)]
+struct DomainForm {
+    contract_id: i64,
+    #[serde(default)]
+    domain: String,
+    /// Where the form was: `contract` (the contract's page) or the dashboard.
+    #[serde(default)]
+    from: String,
+}
+
+async fn add_domain(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentCustomer(customer): CurrentCustomer,
+    CsrfForm(form): CsrfForm<DomainForm>,
+) -> Result<Response, PageError> {
+    match crate::domains::request_domain(&state, &customer, form.contract_id, &form.domain).await {
+        Ok(_) if form.from == "contract" => {
+            Ok(Redirect::to(&format!("/menu/contracts/{}?done=domain_requested", form.contract_id)).into_response())
+        }
+        Ok(_) => Ok(Redirect::to("/menu?done=domain_requested").into_response()),
+        Err(e) => {
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+            let data = customer_context(&state, &customer, ctx.lang).await?;
+            let entered = context! { domain => form.domain, contract_id => form.contract_id };
+            let page = state.views.render(
+                "menu/dashboard.html",
+                context! { error, entered, ..minijinja::value::merge_maps([data, ctx.base(&state)]) },
+            )?;
+            Ok(with_status(form_status(&e), page))
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod staff;
 mod staff_backups;
 mod staff_call;
 mod staff_cases;
+mod staff_domains;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -37,6 +38,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(blog::routes())
         .merge(menu_backups::routes())
         .merge(staff_backups::routes())
+        .merge(staff_domains::routes())
 }
 
 /// `?done=…` after a redirect: which success notice a page shows.
