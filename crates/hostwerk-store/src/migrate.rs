@@ -53,6 +53,11 @@ const MIGRATIONS: &[Migration] = &[
             postgres: include_str!("../migrations/0008_dashboard_versions.postgres.sql"),
         },
     },
+    Migration {
+        version: 10,
+        name: "customer_name_search",
+        sql: Shared(include_str!("../migrations/0010_customer_name_search.sql")),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
