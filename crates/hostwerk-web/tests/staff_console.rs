@@ -116,6 +116,32 @@ async fn search_by_name_email_and_domain(app: &TestApp) {
     en.staff_login("support", "demo-support-1").await;
     let (_, page) = en.get_text("/staff?q=x").await;
     assert!(page.contains("Please enter at least 2 characters"), "{page}");
+    // The API answers the same, number and name only.
+    let token = app.token(true, "support", "demo-support-1").await;
+    let api = app.api();
+    for (query, expected) in [
+        ("MUSTERMANN", serde_json::json!([{"number": "K1000001", "name": "Erika Mustermann"}])),
+        ("mustermann-shop.de", serde_json::json!([{"number": "K1000001", "name": "Erika Mustermann"}])),
+        ("K1000002", serde_json::json!([{"number": "K1000002", "name": "Max Beispiel GmbH"}])),
+        ("K7654321", serde_json::json!([])),
+        ("nobody-here", serde_json::json!([])),
+    ] {
+        let r = api
+            .get(app.url("/api/v1/staff/customers"))
+            .query(&[("q", query)])
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{query}");
+        assert_eq!(r.json::<serde_json::Value>().await.unwrap(), expected, "{query}");
+    }
+    let r = api.get(app.url("/api/v1/staff/customers?q=x")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        api.get(app.url("/api/v1/staff/customers?q=mustermann")).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
     // Searches are audited.
     let audit = app.store.audit_log(100).await.unwrap();
     assert!(audit.iter().any(|a| a.action == "staff.customer_search" && a.target == "mustermann"));
