@@ -17,6 +17,12 @@ pub enum StoreError {
     /// A node still has contracts, so it cannot be deleted.
     #[error("{contracts} contracts run on this node")]
     NodeInUse { contracts: i64 },
+    /// Webservers send their backups to this backup server, so it cannot be deleted.
+    #[error("{webservers} webservers send their backups to this node")]
+    BackupServerInUse { webservers: i64 },
+    /// Backup or process records refer to the node, so it cannot be deleted.
+    #[error("backup or process records refer to this node")]
+    NodeHasHistory,
     /// Contracts move only to another node of role webserver.
     #[error("the target node is not a webserver")]
     NotAWebserver,

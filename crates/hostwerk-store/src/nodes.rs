@@ -52,7 +52,10 @@ impl Store {
         Ok(rows.into_iter().collect())
     }
 
-    /// Deletes a node that no contract uses; returns its name. A node with contracts is `NodeInUse`.
+    /// Deletes a node that nothing refers to any more; returns its name. A node with contracts is `NodeInUse`,
+    /// a backup server webservers are assigned to `BackupServerInUse`, a node that backup jobs, snapshots,
+    /// maintenance plans or process kills refer to `NodeHasHistory` (those records stay). Its agent tokens go
+    /// with it.
     pub async fn delete_node(&self, id: i64) -> Result<String, StoreError> {
         let mut tx = self.write_tx().await?;
         let used: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contracts WHERE node_id = $1")
@@ -62,6 +65,26 @@ impl Store {
         if used > 0 {
             return Err(StoreError::NodeInUse { contracts: used });
         }
+        let webservers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM nodes WHERE backup_server_id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if webservers > 0 {
+            return Err(StoreError::BackupServerInUse { webservers });
+        }
+        let history: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM backup_jobs WHERE node_id = $1 OR backup_server_id = $1) \
+             + (SELECT COUNT(*) FROM backup_snapshots WHERE node_id = $1) \
+             + (SELECT COUNT(*) FROM backup_maintenance WHERE node_id = $1) \
+             + (SELECT COUNT(*) FROM process_kills WHERE node_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if history > 0 {
+            return Err(StoreError::NodeHasHistory);
+        }
+        sqlx::query("DELETE FROM node_tokens WHERE node_id = $1").bind(id).execute(&mut *tx).await?;
         let name: Option<String> = sqlx::query_scalar("DELETE FROM nodes WHERE id = $1 RETURNING name")
             .bind(id)
             .fetch_optional(&mut *tx)
@@ -104,6 +127,17 @@ impl Store {
         if contract.is_some() && moved == 0 {
             return Err(StoreError::NotFound);
         }
+        // Queued backup jobs of the moved contracts follow them (to the target's backup server); running ones
+        // finish where they run.
+        sqlx::query(
+            "UPDATE backup_jobs SET node_id = $1, backup_server_id = (SELECT backup_server_id FROM nodes WHERE id = $1) \
+             WHERE node_id = $2 AND status = 'queued' AND ($3 IS NULL OR contract_id = $3)",
+        )
+        .bind(to)
+        .bind(from)
+        .bind(contract)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(moved)
     }

@@ -186,7 +186,23 @@ async fn story(store: Store) {
     assert!(matches!(store.move_contracts(node.id, web002.id, Some(999_999)).await, Err(StoreError::NotFound)));
     assert_eq!(store.move_contracts(node.id, web002.id, None).await.unwrap(), u64::try_from(used).unwrap());
     assert_eq!(store.node_contract_counts().await.unwrap().get(&node.id), None);
-    assert_eq!(store.delete_node(node.id).await.unwrap(), "web001");
+    store.issue_node_token(node.id).await.unwrap();
+    assert_eq!(store.delete_node(node.id).await.unwrap(), "web001", "its agent tokens go with it");
+    // a node that process records refer to stays, as does a backup server webservers back up to
+    let user = store.contracts(anna.id).await.unwrap()[0].system_user.to_string();
+    let kill = hostwerk_store::NewProcessKill {
+        system_user: &user,
+        pid: 42,
+        comm: "php",
+        runtime_seconds: 400,
+        signal: "SIGTERM",
+        at: 1_773_000_000,
+    };
+    assert_eq!(store.record_process_kills(web002.id, &[kill]).await.unwrap(), 1);
+    store.move_contracts(web002.id, node_two_id(&store).await, None).await.unwrap();
+    assert!(matches!(store.delete_node(web002.id).await, Err(StoreError::NodeHasHistory)));
+    store.set_backup_server(web002.id, Some(backup.id)).await.unwrap();
+    assert!(matches!(store.delete_node(backup.id).await, Err(StoreError::BackupServerInUse { webservers: 1 })));
 
     // the last active admin keeps the role
     let hash = "argon2-hash";
@@ -201,6 +217,18 @@ async fn story(store: Store) {
         store.set_staff_role(hostwerk_store::StaffId(999_999), StaffRole::Support).await,
         Err(StoreError::NotFound)
     ));
+}
+
+/// A third webserver, created on first use.
+async fn node_two_id(store: &Store) -> i64 {
+    let name = NodeName::parse("web003").unwrap();
+    match store.node_by_name(&name).await {
+        Ok(n) => n.id,
+        Err(_) => {
+            let address = hostwerk_domain::NodeAddress::parse("10.0.0.3").unwrap();
+            store.create_node(&name, NodeRole::Webserver, &address).await.unwrap().id
+        }
+    }
 }
 
 #[tokio::test]

@@ -39,6 +39,10 @@ pub enum ConsoleError {
     NoBillingPeriod,
     /// The node still runs `contracts` contracts.
     NodeInUse { contracts: i64 },
+    /// Webservers send their backups to this backup server.
+    BackupServerInUse { webservers: i64 },
+    /// Backup or process records refer to the node.
+    NodeHasHistory,
     /// Contracts move to a webserver only.
     NotAWebserver,
     /// No target node was chosen, or it is the node itself.
@@ -71,6 +75,8 @@ impl ConsoleError {
             Self::TariffName => "console.error.tariff_name",
             Self::NoBillingPeriod => "console.error.no_billing_period",
             Self::NodeInUse { .. } => "console.error.node_in_use",
+            Self::BackupServerInUse { .. } => "console.error.backup_server_in_use",
+            Self::NodeHasHistory => "console.error.node_has_history",
             Self::NotAWebserver => "console.error.not_a_webserver",
             Self::ChooseTarget => "console.error.choose_target",
             Self::ContractNotOnNode => "console.error.contract_not_on_node",
@@ -86,13 +92,21 @@ impl ConsoleError {
             Self::TariffExists { id } => text.replace("{id}", id),
             Self::NumberOutOfRange { max, .. } => text.replace("{max}", &max.to_string()),
             Self::NodeInUse { contracts } => text.replace("{count}", &contracts.to_string()),
+            Self::BackupServerInUse { webservers } => text.replace("{count}", &webservers.to_string()),
             _ => text,
         }
     }
 
     /// Whether the request clashes with the current state (409) rather than being malformed (422).
     pub fn is_conflict(&self) -> bool {
-        matches!(self, Self::LastAdmin | Self::TariffExists { .. } | Self::NodeInUse { .. })
+        matches!(
+            self,
+            Self::LastAdmin
+                | Self::TariffExists { .. }
+                | Self::NodeInUse { .. }
+                | Self::BackupServerInUse { .. }
+                | Self::NodeHasHistory
+        )
     }
 }
 
@@ -325,6 +339,8 @@ pub async fn delete_node(state: &AppState, admin: &StaffUser, id: i64, confirmed
     }
     let name = state.store.delete_node(id).await.map_err(|e| match e {
         StoreError::NodeInUse { contracts } => ConsoleError::NodeInUse { contracts }.into(),
+        StoreError::BackupServerInUse { webservers } => ConsoleError::BackupServerInUse { webservers }.into(),
+        StoreError::NodeHasHistory => ConsoleError::NodeHasHistory.into(),
         other => ServiceError::from(other),
     })?;
     state.store.audit(&Actor::staff(admin), "node.deleted", &name, "").await?;

@@ -435,7 +435,15 @@ async fn move_then_delete(app: &TestApp) {
     assert!(list.contains("Die Verträge wurden umgezogen."));
     assert_eq!(texts(&list, &format!("#node-{web001} .contract-count")), vec!["0"]);
 
-    // Now the emptied node can go.
+    // Now the emptied node can go, with its agent token; a backup server in use stays.
+    let r = admin.submit(page, &format!("/staff/admin/nodes/{web001}/token"), &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let assign = format!("/staff/admin/nodes/{web002}/backup-server");
+    let r = admin.submit(page, &assign, &[("backup_server", &backup01.to_string())]).await;
+    assert_eq!(location(&r), "/staff/admin/nodes?done=backup_server_set");
+    let r = admin.submit(page, &format!("/staff/admin/nodes/{backup01}/delete"), &[("confirm", "on")]).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("Webserver sichern auf diesen Server"));
     let r = admin.submit(page, &delete, &[("confirm", "on")]).await;
     assert_eq!(location(&r), "/staff/admin/nodes?done=node_deleted");
     assert!(app.store.nodes().await.unwrap().iter().all(|n| n.id != web001));
