@@ -30,7 +30,7 @@ pub use email::EmailAddress;
 pub use hostname::DomainName;
 pub use language::Language;
 pub use money::Cents;
-pub use node::{NodeName, NodeRole};
+pub use node::{AgentStatus, NodeAddress, NodeName, NodeRole};
 pub use password::{Password, PhonePassword};
 pub use process_limit::ProcessLimit;
 pub use staff::{StaffLogin, StaffRole};

@@ -115,8 +115,8 @@ impl Store {
             .ok_or_else(|| StoreError::Conflict("customer numbers are exhausted".into()))?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO customers (number, number_seq, name, email, email_norm, street, postal_code, city, country, \
-             language, password_hash, phone_password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+             language, password_hash, phone_password_hash, created_at, name_folded) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(number.to_string())
         .bind(seq)
@@ -131,6 +131,7 @@ impl Store {
         .bind(&new.password_hash)
         .bind(&new.phone_password_hash)
         .bind(now_ts())
+        .bind(crate::fold_name(new.name.as_str()))
         .fetch_one(&mut *tx)
         .await?;
         insert_contract(&mut tx, CustomerId(id), number, 1, contract).await?;
@@ -173,6 +174,39 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound)?;
         customer_from_row(&row)
+    }
+
+    /// The staff search: customers whose folded name contains `search.name_folded`, whose e-mail address is
+    /// `search.email`, or who hold the domain `search.domain`, by number, at most `limit`. Number and name only.
+    pub async fn search_customers(
+        &self,
+        search: &crate::CustomerSearch<'_>,
+        limit: i64,
+    ) -> Result<Vec<crate::CustomerHit>, StoreError> {
+        // An unset alternative binds a value no row has (NULL never matches `=` or LIKE).
+        let pattern = search.name_folded.map(|n| {
+            let escaped = n.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let rows = sqlx::query(
+            "SELECT number, name FROM customers WHERE name_folded LIKE $1 ESCAPE '\\' OR email_norm = $2 \
+             OR id IN (SELECT customer_id FROM domains WHERE name = $3) ORDER BY number LIMIT $4",
+        )
+        .bind(pattern)
+        .bind(search.email.map(|e| e.normalized()))
+        .bind(search.domain.map(|d| d.as_str().to_owned()))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(crate::CustomerHit {
+                    number: CustomerNumber::parse(&get_str(r, "number")?)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    name: get_str(r, "name")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn customer_by_email(&self, email: &EmailAddress) -> Result<Customer, StoreError> {

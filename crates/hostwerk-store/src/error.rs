@@ -11,6 +11,24 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A row with this key exists already (a tariff id, say).
+    #[error("exists already")]
+    AlreadyExists,
+    /// A node still has contracts, so it cannot be deleted.
+    #[error("{contracts} contracts run on this node")]
+    NodeInUse { contracts: i64 },
+    /// Webservers send their backups to this backup server, so it cannot be deleted.
+    #[error("{webservers} webservers send their backups to this node")]
+    BackupServerInUse { webservers: i64 },
+    /// Backup or process records refer to the node, so it cannot be deleted.
+    #[error("backup or process records refer to this node")]
+    NodeHasHistory,
+    /// Contracts move only to another node of role webserver.
+    #[error("the target node is not a webserver")]
+    NotAWebserver,
+    /// The change would leave no active admin.
+    #[error("the last active admin keeps the admin role")]
+    LastAdmin,
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

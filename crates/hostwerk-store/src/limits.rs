@@ -51,13 +51,14 @@ pub struct NewProcessKill<'a> {
     pub at: i64,
 }
 
-fn node_from_row(r: &impl RowRead) -> Result<Node, StoreError> {
+pub(crate) fn node_from_row(r: &impl RowRead) -> Result<Node, StoreError> {
     Ok(Node {
         id: get_i64(r, "id")?,
         name: NodeName::parse(&get_str(r, "name")?).map_err(|e| corrupt("node name", e))?,
         role: NodeRole::parse(&get_str(r, "role")?).map_err(|e| corrupt("node role", e))?,
         address: get_str(r, "address")?,
         created_at: ts(get_i64(r, "created_at")?),
+        agent_seen_at: crate::get_opt_i64(r, "agent_seen_at")?.map(ts),
     })
 }
 
@@ -95,7 +96,7 @@ impl Store {
     /// The node an agent token belongs to, if the token is live.
     pub async fn node_by_token(&self, raw: &str) -> Result<Node, StoreError> {
         let row = sqlx::query(
-            "SELECT n.id, n.name, n.role, n.address, n.created_at FROM node_tokens t JOIN nodes n ON n.id = t.node_id \
+            "SELECT n.id, n.name, n.role, n.address, n.created_at, n.agent_seen_at FROM node_tokens t JOIN nodes n ON n.id = t.node_id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL",
         )
         .bind(hash_token(raw))
@@ -107,7 +108,7 @@ impl Store {
 
     /// A node by name.
     pub async fn node_by_name(&self, name: &NodeName) -> Result<Node, StoreError> {
-        let row = sqlx::query("SELECT id, name, role, address, created_at FROM nodes WHERE name = $1")
+        let row = sqlx::query("SELECT id, name, role, address, created_at, agent_seen_at FROM nodes WHERE name = $1")
             .bind(name.as_str())
             .fetch_optional(&self.pool)
             .await?

@@ -61,6 +61,11 @@ const MIGRATIONS: &[Migration] = &[
             postgres: include_str!("../migrations/0009_scheduled_in_menu.postgres.sql"),
         },
     },
+    Migration {
+        version: 10,
+        name: "customer name search",
+        sql: Shared(include_str!("../migrations/0010_customer_name_search.sql")),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -125,6 +125,29 @@ pub struct Node {
     pub role: NodeRole,
     pub address: String,
     pub created_at: DateTime<Utc>,
+    /// When the node's agent last called the panel with its token (recorded at most every 10 s).
+    pub agent_seen_at: Option<DateTime<Utc>>,
+}
+
+/// A customer as the staff search lists them: number and name, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CustomerHit {
+    pub number: CustomerNumber,
+    pub name: String,
+}
+
+/// What the staff search looks for; at least one field is set. Every set field is an alternative.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerSearch<'a> {
+    /// A substring of the name, already folded with [`fold_name`].
+    pub name_folded: Option<&'a str>,
+    pub email: Option<&'a EmailAddress>,
+    pub domain: Option<&'a DomainName>,
+}
+
+/// The name as the search compares it: Unicode lower case, the same on both engines.
+pub fn fold_name(name: &str) -> String {
+    name.trim().to_lowercase()
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -129,4 +129,41 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// An admin's reset of a staff member's password: the new hash, the lock-out cleared, and every session and
+    /// API token of the account ended, so only the new password opens it.
+    pub async fn reset_staff_password(&self, id: StaffId, hash: &str) -> Result<(), StoreError> {
+        let r =
+            sqlx::query("UPDATE staff_users SET password_hash = $1, failed_logins = 0, locked_until = 0 WHERE id = $2")
+                .bind(hash)
+                .bind(id.0)
+                .execute(&self.pool)
+                .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.end_all_sessions(crate::Subject::Staff(id)).await?;
+        Ok(())
+    }
+
+    /// Changes a staff member's role. Taking the admin role from the last active admin is `LastAdmin`: the
+    /// check and the change are one conditional statement, so two admins demoting each other at once cannot
+    /// both succeed.
+    pub async fn set_staff_role(&self, id: StaffId, role: StaffRole) -> Result<(), StoreError> {
+        let admin = StaffRole::Admin.as_str();
+        let r = sqlx::query(
+            "UPDATE staff_users SET role = $1 WHERE id = $2 AND ($1 = $3 OR role <> $3 OR active = 0 \
+             OR (SELECT COUNT(*) FROM staff_users o WHERE o.role = $3 AND o.active = 1 AND o.id <> $2) > 0)",
+        )
+        .bind(role.as_str())
+        .bind(id.0)
+        .bind(admin)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 0 {
+            self.staff(id).await?;
+            return Err(StoreError::LastAdmin);
+        }
+        Ok(())
+    }
 }

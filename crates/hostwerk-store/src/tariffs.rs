@@ -47,6 +47,28 @@ impl Store {
         serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("tariff: {e}")))
     }
 
+    /// Adds a tariff (the caller validated it) at the end of the catalog; `AlreadyExists` if its id is taken.
+    pub async fn create_tariff(&self, tariff: &Tariff) -> Result<(), StoreError> {
+        let json = serde_json::to_string(tariff).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut tx = self.write_tx().await?;
+        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM tariffs").fetch_one(&mut *tx).await?;
+        let result = sqlx::query("INSERT INTO tariffs (id, position, definition, updated_at) VALUES ($1, $2, $3, $4)")
+            .bind(tariff.id.as_str())
+            .bind(last.map_or(0, |p| p + 1))
+            .bind(json)
+            .bind(now_ts())
+            .execute(&mut *tx)
+            .await;
+        match result {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(())
+            }
+            Err(e) if crate::error::is_unique(&e) => Err(StoreError::AlreadyExists),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Replaces a stored tariff's definition (the caller validated it). Existing contracts keep their price.
     pub async fn update_tariff(&self, tariff: &Tariff) -> Result<(), StoreError> {
         let json = serde_json::to_string(tariff).map_err(|e| StoreError::Corrupt(e.to_string()))?;

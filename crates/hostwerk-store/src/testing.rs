@@ -62,7 +62,14 @@ pub async fn seeded_customer(
 ) -> (crate::Customer, crate::NewContract, crate::Node) {
     store.seed_tariffs(&hostwerk_domain::TariffCatalog::demo()).await.expect("demo tariffs");
     let web = hostwerk_domain::NodeName::parse("web001").expect("a node name");
-    let node = store.create_node(&web, hostwerk_domain::NodeRole::Webserver, "10.0.0.1").await.expect("web001");
+    let node = store
+        .create_node(
+            &web,
+            hostwerk_domain::NodeRole::Webserver,
+            &hostwerk_domain::NodeAddress::parse("10.0.0.1").expect("address"),
+        )
+        .await
+        .expect("web001");
     let tariff = hostwerk_domain::TariffId::parse(tariff).expect("a tariff id");
     let contract = crate::NewContract {
         tariff: store.tariff(&tariff).await.expect("a demo tariff"),

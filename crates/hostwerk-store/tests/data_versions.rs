@@ -55,7 +55,14 @@ async fn versions_move_with_the_data(store: Store) {
     renamed.name = "SharedHosting M (2026)".into();
     store.update_tariff(&renamed).await.unwrap();
     step(seen(&store, &session).await, "a tariff renamed", false, true);
-    store.create_node(&NodeName::parse("web002").unwrap(), NodeRole::Webserver, "10.0.0.2").await.unwrap();
+    store
+        .create_node(
+            &NodeName::parse("web002").unwrap(),
+            NodeRole::Webserver,
+            &hostwerk_domain::NodeAddress::parse("10.0.0.2").unwrap(),
+        )
+        .await
+        .unwrap();
     step(seen(&store, &session).await, "a node added", false, true);
 
     // Writes the dashboard does not show move nothing: an agent reporting in, a login, another customer's domain,

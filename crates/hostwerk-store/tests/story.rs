@@ -4,8 +4,8 @@
 
 use chrono::NaiveDate;
 use hostwerk_domain::{
-    BillingPeriod, CustomerName, DomainName, EmailAddress, Language, NodeName, NodeRole, PostalAddress, TariffCatalog,
-    TariffId,
+    BillingPeriod, CustomerName, DomainName, EmailAddress, Language, NodeName, NodeRole, PostalAddress, StaffLogin,
+    StaffRole, TariffCatalog, TariffId,
 };
 use hostwerk_store::{NewContract, NewCustomer, Store, StoreError, Subject};
 
@@ -13,7 +13,14 @@ async fn story(store: Store) {
     let catalog = TariffCatalog::demo();
     assert_eq!(store.seed_tariffs(&catalog).await.unwrap(), catalog.tariffs.len());
     assert_eq!(store.seed_tariffs(&catalog).await.unwrap(), 0, "seeding is idempotent");
-    store.create_node(&NodeName::parse("web001").unwrap(), NodeRole::Webserver, "10.0.0.1").await.unwrap();
+    store
+        .create_node(
+            &NodeName::parse("web001").unwrap(),
+            NodeRole::Webserver,
+            &hostwerk_domain::NodeAddress::parse("10.0.0.1").unwrap(),
+        )
+        .await
+        .unwrap();
 
     let tariff = store.tariff(&TariffId::parse("shared-m").unwrap()).await.unwrap();
     let contract = NewContract {
@@ -136,7 +143,92 @@ async fn story(store: Store) {
     assert_eq!(store.mailboxes(anna.id).await.unwrap().len(), 1);
     assert_eq!(store.overview(anna.id).await.unwrap().mailboxes.len(), 1, "the overview sees the delete");
     let node = store.nodes().await.unwrap().remove(0);
-    assert!(matches!(store.delete_node(node.id).await, Err(StoreError::Conflict(_))));
+    let used = store.node_contract_counts().await.unwrap()[&node.id];
+    assert!(matches!(store.delete_node(node.id).await, Err(StoreError::NodeInUse { contracts }) if contracts == used));
+
+    // the staff search (issue 16): folded name part, e-mail, domain; LIKE wildcards are literal
+    let folded = hostwerk_store::fold_name("BEISP");
+    let email = EmailAddress::parse("ANNA@Neu.de").unwrap();
+    let domain = DomainName::parse("anna.de").unwrap();
+    let everyone = usize::try_from(store.customer_count().await.unwrap()).unwrap();
+    for (search, expected) in [
+        (hostwerk_store::CustomerSearch { name_folded: Some(&folded), ..Default::default() }, everyone),
+        (hostwerk_store::CustomerSearch { email: Some(&email), ..Default::default() }, 1),
+        (hostwerk_store::CustomerSearch { domain: Some(&domain), ..Default::default() }, 1),
+    ] {
+        let hits = store.search_customers(&search, 10).await.unwrap();
+        assert_eq!(hits.len(), expected, "{search:?}");
+        assert!(hits.iter().any(|h| h.number == anna.number && h.name == "Anna Beispiel"));
+    }
+    for pattern in ["%", "_", "\\"] {
+        let search = hostwerk_store::CustomerSearch { name_folded: Some(pattern), ..Default::default() };
+        assert!(store.search_customers(&search, 10).await.unwrap().is_empty(), "{pattern}");
+    }
+
+    // moving contracts: only to a webserver, then the node is empty and can go
+    let web002 = store
+        .create_node(
+            &NodeName::parse("web002").unwrap(),
+            NodeRole::Webserver,
+            &hostwerk_domain::NodeAddress::parse("web002.example.net").unwrap(),
+        )
+        .await
+        .unwrap();
+    let backup = store
+        .create_node(
+            &NodeName::parse("backup1").unwrap(),
+            NodeRole::BackupServer,
+            &hostwerk_domain::NodeAddress::parse("10.0.0.9").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(store.move_contracts(node.id, backup.id, None).await, Err(StoreError::NotAWebserver)));
+    assert!(matches!(store.move_contracts(node.id, web002.id, Some(999_999)).await, Err(StoreError::NotFound)));
+    assert_eq!(store.move_contracts(node.id, web002.id, None).await.unwrap(), u64::try_from(used).unwrap());
+    assert_eq!(store.node_contract_counts().await.unwrap().get(&node.id), None);
+    store.issue_node_token(node.id).await.unwrap();
+    assert_eq!(store.delete_node(node.id).await.unwrap(), "web001", "its agent tokens go with it");
+    // a node that process records refer to stays, as does a backup server webservers back up to
+    let user = store.contracts(anna.id).await.unwrap()[0].system_user.to_string();
+    let kill = hostwerk_store::NewProcessKill {
+        system_user: &user,
+        pid: 42,
+        comm: "php",
+        runtime_seconds: 400,
+        signal: "SIGTERM",
+        at: 1_773_000_000,
+    };
+    assert_eq!(store.record_process_kills(web002.id, &[kill]).await.unwrap(), 1);
+    store.move_contracts(web002.id, node_two_id(&store).await, None).await.unwrap();
+    assert!(matches!(store.delete_node(web002.id).await, Err(StoreError::NodeHasHistory)));
+    store.set_backup_server(web002.id, Some(backup.id)).await.unwrap();
+    assert!(matches!(store.delete_node(backup.id).await, Err(StoreError::BackupServerInUse { webservers: 1 })));
+
+    // the last active admin keeps the role
+    let hash = "argon2-hash";
+    let a = store.create_staff(&StaffLogin::parse("alex").unwrap(), "Alex", StaffRole::Admin, hash).await.unwrap();
+    let b = store.create_staff(&StaffLogin::parse("bea").unwrap(), "Bea", StaffRole::Admin, hash).await.unwrap();
+    store.set_staff_role(b.id, StaffRole::Support).await.unwrap();
+    assert!(matches!(store.set_staff_role(a.id, StaffRole::Management).await, Err(StoreError::LastAdmin)));
+    assert_eq!(store.staff(a.id).await.unwrap().role, StaffRole::Admin);
+    store.set_staff_role(b.id, StaffRole::Admin).await.unwrap();
+    store.set_staff_role(a.id, StaffRole::Management).await.unwrap();
+    assert!(matches!(
+        store.set_staff_role(hostwerk_store::StaffId(999_999), StaffRole::Support).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// A third webserver, created on first use.
+async fn node_two_id(store: &Store) -> i64 {
+    let name = NodeName::parse("web003").unwrap();
+    match store.node_by_name(&name).await {
+        Ok(n) => n.id,
+        Err(_) => {
+            let address = hostwerk_domain::NodeAddress::parse("10.0.0.3").unwrap();
+            store.create_node(&name, NodeRole::Webserver, &address).await.unwrap().id
+        }
+    }
 }
 
 #[tokio::test]

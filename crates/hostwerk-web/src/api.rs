@@ -2,7 +2,7 @@
 //! apps with bearer tokens; described by the OpenAPI document at `/api/v1/openapi.json`.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, State};
+use axum::extract::{FromRequest, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -47,6 +47,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/domains", get(domains))
         .route("/mailboxes", get(mailboxes).post(add_mailbox))
         .route("/mailboxes/{id}", delete(delete_mailbox))
+        .route("/staff/customers", get(search_customers))
         .route("/staff/customers/{number}", get(find_customer))
         .route("/staff/staff-users", get(staff_users).post(create_staff))
         .route("/staff/tariffs/{id}", put(update_tariff))
@@ -79,6 +80,7 @@ pub(crate) fn routes() -> Router<AppState> {
         add_mailbox,
         delete_mailbox,
         find_customer,
+        search_customers,
         staff_users,
         create_staff,
         update_tariff,
@@ -445,6 +447,27 @@ async fn find_customer(
 ) -> Result<Json<CustomerSummary>, ApiError> {
     CustomerNumber::parse(&number).map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     Ok(Json(service::find_customer(&state, &s, &number).await?))
+}
+
+#[derive(Debug, Deserialize)]
+struct SearchQuery {
+    q: String,
+}
+
+/// Searches customers by number, e-mail address, domain (each exactly) or part of the name: number and name
+/// only (staff). The same use case as the console's search.
+#[utoipa::path(get, path = "/api/v1/staff/customers", params(("q" = String, Query)), responses((status = 200, body = Vec<CustomerSummary>), (status = 422, body = ErrorBody)))]
+async fn search_customers(
+    State(state): State<AppState>,
+    ApiStaff(s): ApiStaff,
+    Query(query): Query<SearchQuery>,
+) -> Result<Json<Vec<CustomerSummary>>, ApiError> {
+    match crate::staff_admin::search_customers(&state, &s, &query.q).await {
+        Ok(crate::staff_admin::SearchOutcome::Number(found)) => Ok(Json(vec![found])),
+        Ok(crate::staff_admin::SearchOutcome::Hits(hits)) => Ok(Json(hits)),
+        Err(service::ServiceError::NotFound) => Ok(Json(Vec::new())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

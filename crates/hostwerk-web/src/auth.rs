@@ -209,11 +209,14 @@ impl FromRequestParts<AppState> for ApiNode {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token =
             bearer(parts).ok_or_else(|| ApiError(StatusCode::UNAUTHORIZED, "an agent token is required".into()))?;
-        state
+        let node = state
             .store
             .node_by_token(token)
             .await
-            .map(ApiNode)
-            .map_err(|_| ApiError(StatusCode::UNAUTHORIZED, "the agent token is not valid".into()))
+            .map_err(|_| ApiError(StatusCode::UNAUTHORIZED, "the agent token is not valid".into()))?;
+        // Every authenticated agent request is a sign of life; the staff node list shows it as online status.
+        // The store writes at most every 10 s per node.
+        state.store.touch_agent(node.id, chrono::Utc::now().timestamp()).await?;
+        Ok(ApiNode(node))
     }
 }

@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 use hostwerk_domain::{
-    BillingPeriod, CustomerName, CustomerNumber, DomainName, EmailAddress, Language, NodeName, NodeRole, PostalAddress,
-    StaffLogin, StaffRole, TariffId,
+    BillingPeriod, CustomerName, CustomerNumber, DomainName, EmailAddress, Language, NodeAddress, NodeName, NodeRole,
+    PostalAddress, StaffLogin, StaffRole, TariffId,
 };
 use hostwerk_store::{NewContract, NewCustomer, Store, StoreError};
 
@@ -51,7 +51,9 @@ pub async fn seed(store: &Store, webspace_root: &str) -> Result<(), DemoError> {
         ("backup01", NodeRole::BackupServer, "127.0.0.1"),
     ] {
         if !nodes.iter().any(|n| n.name.as_str() == name) {
-            store.create_node(&NodeName::parse(name).map_err(data)?, role, address).await?;
+            store
+                .create_node(&NodeName::parse(name).map_err(data)?, role, &NodeAddress::parse(address).map_err(data)?)
+                .await?;
         }
     }
     for (login, name, role, password) in [

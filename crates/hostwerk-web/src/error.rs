@@ -23,6 +23,8 @@ pub(crate) enum PageError {
     BadRequest(String),
     #[error("{0}")]
     TooManyRequests(String),
+    #[error("{0}")]
+    Console(crate::staff_admin::ConsoleError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -59,6 +61,10 @@ impl IntoResponse for PageError {
             }
             PageError::TooManyRequests(m) => {
                 (StatusCode::TOO_MANY_REQUESTS, crate::i18n::t(hostwerk_domain::Language::De, m), m.clone())
+            }
+            PageError::Console(c) => {
+                let status = if c.is_conflict() { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+                (status, c.message(hostwerk_domain::Language::De), c.message(hostwerk_domain::Language::En))
             }
             PageError::Internal(detail) => {
                 tracing::error!(%detail, "internal error while answering a page");
@@ -103,6 +109,7 @@ impl From<ServiceError> for PageError {
             ServiceError::NotFound => PageError::NotFound,
             ServiceError::Forbidden => PageError::Forbidden,
             ServiceError::NoCall => PageError::NoCall,
+            ServiceError::Console(c) => PageError::Console(c),
             ServiceError::Internal(m) => PageError::Internal(m),
         }
     }
@@ -127,6 +134,8 @@ pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::NotFound => StatusCode::NOT_FOUND,
         ServiceError::Forbidden | ServiceError::NoCall => StatusCode::FORBIDDEN,
+        ServiceError::Console(c) if c.is_conflict() => StatusCode::CONFLICT,
+        ServiceError::Console(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

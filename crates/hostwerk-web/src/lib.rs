@@ -15,6 +15,7 @@ pub mod phone;
 pub mod remote_support;
 pub mod server_config;
 pub mod service;
+pub mod staff_admin;
 
 mod api;
 mod api_backups;

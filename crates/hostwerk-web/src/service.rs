@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use chrono::Utc;
 use hostwerk_domain::security::login_lockout_secs;
 use hostwerk_domain::{
-    BillingPeriod, Cents, CustomerName, CustomerNumber, EmailAddress, Language, NodeName, NodeRole, Password,
-    PostalAddress, StaffLogin, StaffRole, Tariff, TariffId,
+    BillingPeriod, Cents, CustomerName, CustomerNumber, EmailAddress, Language, NodeAddress, NodeName, NodeRole,
+    Password, PostalAddress, StaffLogin, StaffRole, Tariff, TariffId,
 };
 use hostwerk_store::{Actor, Customer, Mailbox, NewContract, NewCustomer, StaffId, StaffUser, StoreError, Subject};
 use serde::Deserialize;
@@ -34,6 +34,9 @@ pub enum ServiceError {
     Forbidden,
     #[error("verify the caller first: without a verified call, customer data stays closed")]
     NoCall,
+    /// A staff-console action the user can correct, with its own i18n text.
+    #[error("{0}")]
+    Console(#[from] crate::staff_admin::ConsoleError),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -509,21 +512,15 @@ pub async fn create_node(
     require_admin(admin)?;
     let name = NodeName::parse(name).map_err(invalid)?;
     let role = NodeRole::parse(role).map_err(invalid)?;
-    let address = address.trim();
-    if address.is_empty() || address.len() > 255 || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ServiceError::Invalid("the address is a host name or IP address, without spaces".into()));
-    }
-    state.store.create_node(&name, role, address).await?;
+    let address = NodeAddress::parse(address).map_err(invalid)?;
+    state.store.create_node(&name, role, &address).await?;
     state.store.audit(&Actor::staff(admin), "node.created", name.as_str(), role.as_str()).await?;
     Ok(())
 }
 
-/// Removes a node that no contract uses (admin only).
+/// Removes a node that no contract uses (admin only). The API's `DELETE` is its own confirmation.
 pub async fn delete_node(state: &AppState, admin: &StaffUser, id: i64) -> Result<(), ServiceError> {
-    require_admin(admin)?;
-    let name = state.store.delete_node(id).await?;
-    state.store.audit(&Actor::staff(admin), "node.deleted", &name, "").await?;
-    Ok(())
+    crate::staff_admin::delete_node(state, admin, id, true).await
 }
 
 /// Guards admin-only reads.

@@ -640,10 +640,12 @@ async fn admin_manages_staff_tariffs_nodes_and_sees_outbox_and_audit() {
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
     let web042 = app.store.nodes().await.unwrap().into_iter().find(|n| n.name.as_str() == "web042").unwrap();
-    let r = b.submit("/staff/admin/nodes", &format!("/staff/admin/nodes/{}/delete", web042.id), &[]).await;
+    let r =
+        b.submit("/staff/admin/nodes", &format!("/staff/admin/nodes/{}/delete", web042.id), &[("confirm", "on")]).await;
     assert_eq!(location(&r), "/staff/admin/nodes?done=node_deleted");
     let used = app.store.nodes().await.unwrap().into_iter().find(|n| n.name.as_str() == "web001").unwrap();
-    let r = b.submit("/staff/admin/nodes", &format!("/staff/admin/nodes/{}/delete", used.id), &[]).await;
+    let r =
+        b.submit("/staff/admin/nodes", &format!("/staff/admin/nodes/{}/delete", used.id), &[("confirm", "on")]).await;
     assert_eq!(r.status(), StatusCode::CONFLICT, "a node with contracts stays");
 
     // outbox and audit

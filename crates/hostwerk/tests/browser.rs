@@ -324,8 +324,8 @@ async fn phone_support(b: &Browser<'_>) -> anyhow::Result<()> {
     b.fill("#login", "support").await?;
     b.fill("#password", "demo-support-1").await?;
     b.submit_main_form().await?;
-    b.wait_for("#number").await?;
-    b.fill("#number", "K1000001").await?;
+    b.wait_for("#q").await?;
+    b.fill("#q", "K1000001").await?;
     b.find("main form button[type=submit]").await?.click().await?;
     b.wait_for("#caller-password").await?;
     ensure!(b.c.find(Locator::Css("table#contracts")).await.is_err(), "contracts shown before the verification");
@@ -370,7 +370,7 @@ async fn staff_login(b: &Browser<'_>, login: &str, password: &str) -> anyhow::Re
     b.fill("#login", login).await?;
     b.fill("#password", password).await?;
     b.submit_main_form().await?;
-    b.wait_for("#number").await?;
+    b.wait_for("#q").await?;
     Ok(())
 }
 

@@ -70,6 +70,7 @@ pub(crate) fn redirect_with_cookies(to: &str, cookies: &[String]) -> Response {
 pub(crate) fn user_message(e: &ServiceError, lang: hostwerk_domain::Language) -> Option<String> {
     match e {
         ServiceError::Internal(_) => None,
+        ServiceError::Console(c) => Some(c.message(lang)),
         other => Some(crate::i18n::t(lang, &other.to_string())),
     }
 }

@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use hostwerk_domain::calendar::format_berlin_datetime;
+use hostwerk_domain::AgentStatus;
 use hostwerk_store::{StaffUser, Subject};
 use minijinja::{context, Value};
 use serde::Deserialize;
@@ -16,6 +17,7 @@ use crate::auth::{end_browser_session, fresh_session, ClientIp, Ctx, CurrentStaf
 use crate::csrf::CsrfForm;
 use crate::error::PageError;
 use crate::service::{self, ServiceError, TariffUpdate};
+use crate::staff_admin::{self, NewTariffInput, SearchOutcome};
 use crate::AppState;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -25,10 +27,13 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/staff", get(home))
         .route("/staff/admin/staff", get(staff_users).post(create_staff))
         .route("/staff/admin/staff/{id}/active", post(set_active))
-        .route("/staff/admin/tariffs", get(tariffs))
+        .route("/staff/admin/staff/{id}/role", post(set_role))
+        .route("/staff/admin/staff/{id}/password", post(reset_password))
+        .route("/staff/admin/tariffs", get(tariffs).post(create_tariff))
         .route("/staff/admin/tariffs/{id}", post(update_tariff))
         .route("/staff/admin/nodes", get(nodes).post(create_node))
         .route("/staff/admin/nodes/{id}/delete", post(delete_node))
+        .route("/staff/admin/nodes/{id}/move-contracts", post(move_contracts))
         .route("/staff/admin/nodes/{id}/token", post(node_token))
         .route("/staff/admin/nodes/{id}/backup-server", post(set_backup_server))
         .route("/staff/outbox", get(outbox))
@@ -105,7 +110,10 @@ async fn logout(
 
 #[derive(Deserialize)]
 struct Search {
+    /// A customer number exactly (links from call pages use it).
     number: Option<String>,
+    /// Number, name, e-mail address or domain.
+    q: Option<String>,
 }
 
 async fn home(
@@ -114,17 +122,41 @@ async fn home(
     CurrentStaff(me): CurrentStaff,
     Query(q): Query<Search>,
 ) -> Result<Response, PageError> {
-    let Some(number) = q.number.filter(|n| !n.trim().is_empty()) else {
+    let customer_page = |found: service::CustomerSummary| {
+        state.views.render(
+            "staff/customer.html",
+            context! { found => context! { number => found.number, name => found.name }, ..base(&state, &ctx, &me) },
+        )
+    };
+    if let Some(number) = q.number.filter(|n| !n.trim().is_empty()) {
+        return match service::find_customer(&state, &me, &number).await {
+            Ok(found) => Ok(customer_page(found)?.into_response()),
+            Err(e) => {
+                let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+                let page = state
+                    .views
+                    .render("staff/home.html", context! { error, q => number, ..base(&state, &ctx, &me) })?;
+                Ok(with_status(form_status(&e), page))
+            }
+        };
+    }
+    let Some(query) = q.q.filter(|n| !n.trim().is_empty()) else {
         return Ok(state.views.render("staff/home.html", base(&state, &ctx, &me))?.into_response());
     };
-    match service::find_customer(&state, &me, &number).await {
-        Ok(found) => Ok(state
-            .views
-            .render("staff/customer.html", context! { found => context! { number => found.number, name => found.name }, ..base(&state, &ctx, &me) })?
-            .into_response()),
+    match staff_admin::search_customers(&state, &me, &query).await {
+        Ok(SearchOutcome::Number(found)) => Ok(customer_page(found)?.into_response()),
+        Ok(SearchOutcome::Hits(hits)) => {
+            let hits: Vec<_> = hits.iter().map(|h| context! { number => h.number, name => h.name }).collect();
+            let searched = true;
+            Ok(state
+                .views
+                .render("staff/home.html", context! { hits, searched, q => query, ..base(&state, &ctx, &me) })?
+                .into_response())
+        }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
-            let page = state.views.render("staff/home.html", context! { error, number, ..base(&state, &ctx, &me) })?;
+            let page =
+                state.views.render("staff/home.html", context! { error, q => query, ..base(&state, &ctx, &me) })?;
             Ok(with_status(form_status(&e), page))
         }
     }
@@ -151,6 +183,19 @@ async fn render_staff_users(
     error: Option<String>,
     done: Option<String>,
 ) -> Result<Html<String>, PageError> {
+    render_staff_users_with(state, ctx, me, error, done, Value::UNDEFINED).await
+}
+
+/// The staff page; `failed` names the form that failed (`form`, `id` and what was entered, never a password),
+/// so it comes back as it was sent.
+async fn render_staff_users_with(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &StaffUser,
+    error: Option<String>,
+    done: Option<String>,
+    failed: Value,
+) -> Result<Html<String>, PageError> {
     let users: Vec<_> = state
         .store
         .list_staff()
@@ -158,7 +203,59 @@ async fn render_staff_users(
         .iter()
         .map(|u| context! { id => u.id.0, active => u.active, created => format_berlin_datetime(u.created_at, ctx.lang), ..staff_view(u) })
         .collect();
-    state.views.render("staff/staff_users.html", context! { users, error, done, ..base(state, ctx, me) })
+    let roles: Vec<_> = hostwerk_domain::StaffRole::ALL.iter().map(|r| r.as_str()).collect();
+    state.views.render("staff/staff_users.html", context! { users, roles, error, done, failed, ..base(state, ctx, me) })
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+/// Changes a staff member's role (admin only; the last admin keeps the role).
+async fn set_role(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<RoleForm>,
+) -> Result<Response, PageError> {
+    admin(&me)?;
+    match staff_admin::set_staff_role(&state, &me, id, &form.role).await {
+        Ok(()) => Ok(Redirect::to("/staff/admin/staff?done=staff_role_changed").into_response()),
+        Err(e) => {
+            let failed = context! { form => "role", id, role => form.role };
+            form_failure(e, &ctx, |error| render_staff_users_with(&state, &ctx, &me, Some(error), None, failed)).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct PasswordResetForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+/// Sets a new password for a staff member (admin only); their sessions end.
+async fn reset_password(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<PasswordResetForm>,
+) -> Result<Response, PageError> {
+    admin(&me)?;
+    match staff_admin::reset_staff_password(&state, &me, id, &form.password, &form.repeat).await {
+        Ok(()) => Ok(Redirect::to("/staff/admin/staff?done=staff_password_reset").into_response()),
+        Err(e) => {
+            // The password itself is not sent back.
+            let failed = context! { form => "password", id };
+            form_failure(e, &ctx, |error| render_staff_users_with(&state, &ctx, &me, Some(error), None, failed)).await
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -230,6 +327,23 @@ async fn render_tariffs(
     error: Option<String>,
     done: Option<String>,
 ) -> Result<Html<String>, PageError> {
+    let blank = NewTariffInput {
+        monthly: Some("on".into()),
+        minimum_term_months: "1".into(),
+        notice_period_days: "30".into(),
+        ..NewTariffInput::default()
+    };
+    render_tariffs_with(state, ctx, me, error, done, &blank).await
+}
+
+async fn render_tariffs_with(
+    state: &AppState,
+    ctx: &Ctx,
+    me: &StaffUser,
+    error: Option<String>,
+    done: Option<String>,
+    new_tariff: &NewTariffInput,
+) -> Result<Html<String>, PageError> {
     let tariffs: Vec<_> = state
         .store
         .tariffs()
@@ -247,7 +361,22 @@ async fn render_tariffs(
             }
         })
         .collect();
-    state.views.render("staff/tariffs.html", context! { tariffs, error, done, ..base(state, ctx, me) })
+    let new_tariff = Value::from_serialize(new_tariff);
+    state.views.render("staff/tariffs.html", context! { tariffs, new_tariff, error, done, ..base(state, ctx, me) })
+}
+
+/// Adds a tariff (admin only); after an error the form comes back as it was sent.
+async fn create_tariff(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    CsrfForm(form): CsrfForm<NewTariffInput>,
+) -> Result<Response, PageError> {
+    admin(&me)?;
+    match staff_admin::create_tariff(&state, &me, &form).await {
+        Ok(_) => Ok(Redirect::to("/staff/admin/tariffs?done=tariff_created").into_response()),
+        Err(e) => form_failure(e, &ctx, |error| render_tariffs_with(&state, &ctx, &me, Some(error), None, &form)).await,
+    }
 }
 
 async fn update_tariff(
@@ -281,9 +410,11 @@ async fn render_nodes(
     error: Option<String>,
     done: Option<String>,
 ) -> Result<Html<String>, PageError> {
-    render_nodes_with(state, ctx, me, error, done, None).await
+    render_nodes_with(state, ctx, me, error, done, None, Value::UNDEFINED).await
 }
 
+/// The nodes page. `failed` is the form that failed with what was entered (`form` = `create`, `move` or
+/// `delete`), so it comes back as it was sent.
 async fn render_nodes_with(
     state: &AppState,
     ctx: &Ctx,
@@ -291,8 +422,16 @@ async fn render_nodes_with(
     error: Option<String>,
     done: Option<String>,
     agent_token: Option<Value>,
+    failed: Value,
 ) -> Result<Html<String>, PageError> {
     let all = state.store.nodes().await?;
+    let counts = state.store.node_contract_counts().await?;
+    let now = chrono::Utc::now().timestamp();
+    let webservers: Vec<_> = all
+        .iter()
+        .filter(|n| n.role == hostwerk_domain::NodeRole::Webserver)
+        .map(|n| context! { id => n.id, name => n.name.as_str() })
+        .collect();
     let backup_servers: Vec<_> = all
         .iter()
         .filter(|n| n.role == hostwerk_domain::NodeRole::BackupServer)
@@ -308,11 +447,14 @@ async fn render_nodes_with(
         };
         let backup_server_name =
             backup_server.and_then(|b| all.iter().find(|x| x.id == b)).map(|x| x.name.as_str().to_owned());
-        nodes.push(context! { id => n.id, name => n.name.as_str(), role => n.role.as_str(), address => n.address, created => format_berlin_datetime(n.created_at, ctx.lang), backup_server, backup_server_name });
+        let agent = AgentStatus::at(n.agent_seen_at.map(|t| t.timestamp()), now).as_str();
+        let last_seen = n.agent_seen_at.map(|t| format_berlin_datetime(t, ctx.lang));
+        let contracts = counts.get(&n.id).copied().unwrap_or(0);
+        nodes.push(context! { id => n.id, name => n.name.as_str(), role => n.role.as_str(), address => n.address, created => format_berlin_datetime(n.created_at, ctx.lang), backup_server, backup_server_name, agent, last_seen, contracts });
     }
     state.views.render(
         "staff/nodes.html",
-        context! { nodes, backup_servers, error, done, agent_token, ..base(state, ctx, me) },
+        context! { nodes, backup_servers, webservers, error, done, agent_token, failed, ..base(state, ctx, me) },
     )
 }
 
@@ -362,21 +504,77 @@ async fn create_node(
     admin(&me)?;
     match service::create_node(&state, &me, &form.name, &form.role, &form.address).await {
         Ok(()) => Ok(Redirect::to("/staff/admin/nodes?done=node_created").into_response()),
-        Err(e) => form_failure(e, &ctx, |error| render_nodes(&state, &ctx, &me, Some(error), None)).await,
+        Err(e) => {
+            let failed = context! { form => "create", name => form.name, role => form.role, address => form.address };
+            form_failure(e, &ctx, |error| render_nodes_with(&state, &ctx, &me, Some(error), None, None, failed)).await
+        }
     }
 }
 
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+fn confirmed(v: &Option<String>) -> bool {
+    matches!(v.as_deref(), Some("on" | "true" | "1"))
+}
+
+/// Deletes a node without contracts; the form's confirmation box must be ticked.
 async fn delete_node(
     State(state): State<AppState>,
     ctx: Ctx,
     CurrentStaff(me): CurrentStaff,
     Path(id): Path<i64>,
-    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
 ) -> Result<Response, PageError> {
     admin(&me)?;
-    match service::delete_node(&state, &me, id).await {
+    match staff_admin::delete_node(&state, &me, id, confirmed(&form.confirm)).await {
         Ok(()) => Ok(Redirect::to("/staff/admin/nodes?done=node_deleted").into_response()),
-        Err(e) => form_failure(e, &ctx, |error| render_nodes(&state, &ctx, &me, Some(error), None)).await,
+        Err(e) => {
+            let failed = context! { form => "delete", id };
+            form_failure(e, &ctx, |error| render_nodes_with(&state, &ctx, &me, Some(error), None, None, failed)).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct MoveForm {
+    /// The target webserver's node id.
+    #[serde(default)]
+    to: String,
+    /// One contract's number, or empty for all contracts of the node.
+    #[serde(default)]
+    contract: String,
+    #[serde(default)]
+    confirm: Option<String>,
+}
+
+/// Moves a node's contracts (all, or one) to another webserver; the confirmation box must be ticked.
+async fn move_contracts(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Path(id): Path<i64>,
+    CsrfForm(form): CsrfForm<MoveForm>,
+) -> Result<Response, PageError> {
+    admin(&me)?;
+    let to = form.to.trim().parse::<i64>().ok();
+    let contract = match form.contract.trim() {
+        "" => Ok(None),
+        c => c.parse::<i64>().map(Some).map_err(|_| ServiceError::from(staff_admin::ConsoleError::ContractNotOnNode)),
+    };
+    let result = match contract {
+        Ok(contract) => staff_admin::move_contracts(&state, &me, id, to, contract, confirmed(&form.confirm)).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/staff/admin/nodes?done=contracts_moved").into_response()),
+        Err(e) => {
+            let failed = context! { form => "move", id, to => form.to, contract => form.contract };
+            form_failure(e, &ctx, |error| render_nodes_with(&state, &ctx, &me, Some(error), None, None, failed)).await
+        }
     }
 }
 
@@ -394,7 +592,8 @@ async fn node_token(
             let nodes = state.store.nodes().await?;
             let node = nodes.iter().find(|n| n.id == id).map(|n| n.name.to_string()).unwrap_or_default();
             let shown = context! { node, token };
-            let mut response = render_nodes_with(&state, &ctx, &me, None, None, Some(shown)).await?.into_response();
+            let mut response =
+                render_nodes_with(&state, &ctx, &me, None, None, Some(shown), Value::UNDEFINED).await?.into_response();
             // Shown in this answer only.
             response
                 .headers_mut()
