@@ -166,6 +166,7 @@ fn message(e: &PageError, lang: hostwerk_domain::Language) -> String {
         PageError::Csrf => t(lang, "error.csrf"),
         PageError::BadRequest(m) | PageError::TooManyRequests(m) => t(lang, m),
         PageError::Internal(_) => t(lang, "error.internal"),
+        PageError::Console(c) => c.message(lang),
     }
 }
 

@@ -59,7 +59,7 @@ async fn search_by_name_email_and_domain(app: &TestApp) {
         ("password", "oezlem-password-1"),
         ("phone_password", "Kaiserschmarrn-mit-Zwetschgen"),
     ];
-    assert_eq!(b.submit("/order", "/order", &order).await.status(), StatusCode::CREATED);
+    assert_eq!(b.submit("/order", "/order", &order).await.status(), StatusCode::SEE_OTHER);
 
     let support = signed_in(app, "support", "demo-support-1").await;
     let (status, home) = support.get_text("/staff").await;
@@ -208,7 +208,7 @@ async fn admin_sets_a_new_password_for_a_staff_member() {
     assert_eq!(location(&r), "/staff/admin/staff?done=staff_password_reset");
     let (_, done) = admin.get_text(&location(&r)).await;
     assert!(done.contains("Das neue Passwort ist gesetzt"));
-    assert_eq!(location(&support.get("/staff").await), "/staff/login", "the member's sessions ended");
+    assert_eq!(location(&support.get("/staff").await), "/staff/login?next=%2Fstaff", "the member's sessions ended");
     assert_eq!(app.browser().staff_login("support", "demo-support-1").await.status(), StatusCode::UNAUTHORIZED);
     signed_in(&app, "support", "neues-passwort-1").await;
     // Audited, without the password.
