@@ -174,6 +174,7 @@ async fn reminder_page(State(state): State<AppState>, ctx: Ctx) -> Result<Html<S
 
 #[derive(Deserialize)]
 struct ReminderForm {
+    #[serde(default)]
     login: String,
 }
 
@@ -189,7 +190,8 @@ async fn reminder(
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
-            let page = state.views.render("reminder.html", context! { error, ..ctx.base(&state) })?;
+            let page =
+                state.views.render("reminder.html", context! { error, login => form.login, ..ctx.base(&state) })?;
             Ok(with_status(form_status(&e), page))
         }
     }
