@@ -82,6 +82,8 @@ pub enum ContactError {
     TooLong { field: &'static str, max: usize },
     #[error("{field} contains control characters")]
     ControlCharacters { field: &'static str },
+    #[error("the country is written as its two-letter ISO 3166-1 code, such as DE, AT or CH")]
+    UnknownCountry,
 }
 
 fn clean_text(field: &'static str, input: &str, max: usize) -> Result<String, ContactError> {
@@ -127,14 +129,14 @@ pub struct PostalAddress {
 }
 
 impl PostalAddress {
-    /// Parses the four parts; the country is a two-letter ISO 3166 code such as `DE`.
+    /// Parses the four parts; the country is an assigned two-letter ISO 3166-1 code such as `DE` (any case).
     pub fn parse(street: &str, postal_code: &str, city: &str, country: &str) -> Result<Self, ContactError> {
         let street = clean_text("street", street, 120)?;
         let postal_code = clean_text("postal code", postal_code, 16)?;
         let city = clean_text("city", city, 80)?;
         let country = clean_text("country", country, 2)?.to_ascii_uppercase();
-        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(ContactError::TooLong { field: "country (two-letter code)", max: 2 });
+        if isocountry::CountryCode::for_alpha2(&country).is_err() {
+            return Err(ContactError::UnknownCountry);
         }
         Ok(Self { street, postal_code, city, country })
     }
@@ -167,6 +169,18 @@ mod tests {
         assert!(CustomerName::parse("a\u{0}b").is_err());
         assert!(PostalAddress::parse("Hauptstr. 1", "10115", "Berlin", "de").is_ok());
         assert!(PostalAddress::parse("Hauptstr. 1", "10115", "Berlin", "D1").is_err());
+        // Only assigned ISO 3166-1 codes (issue 16).
+        for code in ["DE", "at", " ch ", "LU", "NL", "US"] {
+            assert!(PostalAddress::parse("Hauptstr. 1", "10115", "Berlin", code).is_ok(), "{code}");
+        }
+        for code in ["XX", "ZZ", "EU", "UK", "QQ"] {
+            assert_eq!(
+                PostalAddress::parse("Hauptstr. 1", "10115", "Berlin", code),
+                Err(ContactError::UnknownCountry),
+                "{code}"
+            );
+        }
+        assert_eq!(PostalAddress::parse("Hauptstr. 1", "10115", "Berlin", "de").unwrap().country, "DE");
     }
 
     proptest! {

@@ -316,6 +316,8 @@ pub enum GiveawayError {
     SeedDoesNotMatchCommitment,
     #[error("the entry list was frozen for another giveaway")]
     EntriesFromAnotherGiveaway,
+    #[error("the closing time must be in the future")]
+    ClosingInThePast,
 }
 
 /// Why a published draw does not check out.
@@ -391,6 +393,22 @@ impl Announcement {
             return Err(GiveawayError::NoPrizes);
         }
         Ok(Self { title: title.to_owned(), closing: closing.trunc_subsecs(0), prizes, commitment })
+    }
+
+    /// A new giveaway, announced at `now`: as [`Announcement::new`], and the closing time must lie after `now`
+    /// (a giveaway that closed before it was announced would take no entries and could be drawn at once).
+    pub fn announce(
+        title: &str,
+        closing: DateTime<Utc>,
+        prizes: u32,
+        commitment: Commitment,
+        now: DateTime<Utc>,
+    ) -> Result<Self, GiveawayError> {
+        let announcement = Self::new(title, closing, prizes, commitment)?;
+        if announcement.closing <= now.trunc_subsecs(0) {
+            return Err(GiveawayError::ClosingInThePast);
+        }
+        Ok(announcement)
     }
 
     pub fn title(&self) -> &str {

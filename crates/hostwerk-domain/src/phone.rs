@@ -1,10 +1,8 @@
 //! The telephone password's rules (NIST SP 800-63B), the temporary phone PIN, and the lock-out that stops
 //! callers from guessing: everything phone verification decides, without I/O.
 
-use std::collections::HashSet;
-use std::sync::OnceLock;
-
-use crate::password::{PasswordError, PhonePassword};
+pub use crate::password::{blocklist_len, is_common, AccountWords};
+use crate::password::{own_word_in, OwnWord, PasswordError, PhonePassword};
 
 /// How long a verified call may act for the customer.
 pub const CALL_CONTEXT_SECS: i64 = 30 * 60;
@@ -30,37 +28,6 @@ pub enum PhonePasswordRejected {
     Common,
 }
 
-/// What the telephone password must not contain: the account's own data.
-#[derive(Debug, Clone, Copy)]
-pub struct AccountWords<'a> {
-    pub customer_number: &'a str,
-    pub name: &'a str,
-    pub email: &'a str,
-}
-
-/// The shipped blocklist: Openwall's public-domain list of common passwords plus German ones.
-fn blocklist() -> &'static HashSet<String> {
-    static LIST: OnceLock<HashSet<String>> = OnceLock::new();
-    LIST.get_or_init(|| {
-        [include_str!("common_passwords.txt"), include_str!("common_passwords.de.txt")]
-            .iter()
-            .flat_map(|text| text.lines())
-            .filter(|line| !line.starts_with("#!comment") && !line.trim().is_empty())
-            .map(|line| line.trim().to_lowercase())
-            .collect()
-    })
-}
-
-/// How many distinct entries the blocklist has.
-pub fn blocklist_len() -> usize {
-    blocklist().len()
-}
-
-/// Whether `candidate` is on the blocklist (case-insensitive, surrounding spaces ignored).
-pub fn is_common(candidate: &str) -> bool {
-    blocklist().contains(&candidate.trim().to_lowercase())
-}
-
 /// Parses a new telephone password: 8 to 128 characters, no composition rules, not on the blocklist, and
 /// free of the customer number, the name (any part of four or more letters) and the e-mail address (or its
 /// local part of four or more characters).
@@ -69,21 +36,11 @@ pub fn check_phone_password(
     account: AccountWords<'_>,
 ) -> Result<PhonePassword, PhonePasswordRejected> {
     let password = PhonePassword::parse(candidate)?;
-    let lower = candidate.to_lowercase();
-    let number = account.customer_number.to_lowercase();
-    let digits = number.trim_start_matches('k');
-    if !number.is_empty() && (lower.contains(&number) || (digits.len() >= 4 && lower.contains(digits))) {
-        return Err(PhonePasswordRejected::ContainsCustomerNumber);
-    }
-    let name = account.name.to_lowercase();
-    let name_parts = name.split(|c: char| !c.is_alphanumeric()).filter(|p| p.chars().count() >= 4);
-    if name_parts.into_iter().any(|part| lower.contains(part)) {
-        return Err(PhonePasswordRejected::ContainsName);
-    }
-    let email = account.email.to_lowercase();
-    let local = email.split('@').next().unwrap_or_default();
-    if !email.is_empty() && (lower.contains(&email) || (local.chars().count() >= 4 && lower.contains(local))) {
-        return Err(PhonePasswordRejected::ContainsEmail);
+    match own_word_in(candidate, account) {
+        Some(OwnWord::CustomerNumber) => return Err(PhonePasswordRejected::ContainsCustomerNumber),
+        Some(OwnWord::Name) => return Err(PhonePasswordRejected::ContainsName),
+        Some(OwnWord::Email) => return Err(PhonePasswordRejected::ContainsEmail),
+        None => {}
     }
     if is_common(candidate) {
         return Err(PhonePasswordRejected::Common);

@@ -27,6 +27,12 @@ impl ClientOs {
         }
     }
 
+    /// The stored code ([`Self::as_str`]) back as a system; `None` for anything else.
+    pub fn parse(code: &str) -> Option<ClientOs> {
+        Self::ALL.into_iter().find(|os| os.as_str() == code)
+    }
+
+    /// The system's proper name, as people write it (`macOS`, not `macos`).
     pub fn label(self) -> &'static str {
         match self {
             Self::Windows => "Windows",
@@ -83,6 +89,16 @@ mod tests {
         for (ua, os) in cases {
             assert_eq!(ClientOs::detect(ua), os, "{ua}");
         }
+    }
+
+    #[test]
+    fn codes_round_trip_and_labels_are_proper_names() {
+        for os in ClientOs::ALL {
+            assert_eq!(ClientOs::parse(os.as_str()), Some(os));
+        }
+        assert_eq!(ClientOs::parse("macos").map(ClientOs::label), Some("macOS"));
+        assert_eq!(ClientOs::parse("MacOS"), None);
+        assert_eq!(ClientOs::parse(""), None);
     }
 
     proptest! {

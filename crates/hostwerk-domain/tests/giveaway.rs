@@ -217,6 +217,15 @@ fn bad_input_is_refused() {
     assert_eq!(freeze_entries(&a, &no_mail, &Exclusions::new()), Err(GiveawayError::MissingEmail { comment_id: 7 }));
     assert_eq!(Announcement::new("  ", closing(), 3, Commitment::of(&s)), Err(GiveawayError::EmptyTitle));
     assert_eq!(Announcement::new("T", closing(), 0, Commitment::of(&s)), Err(GiveawayError::NoPrizes));
+    // A new giveaway must close after it is announced (issue 16).
+    let c = Commitment::of(&s);
+    let second = Duration::seconds(1);
+    assert_eq!(Announcement::announce("T", closing(), 3, c, closing()), Err(GiveawayError::ClosingInThePast));
+    assert_eq!(Announcement::announce("T", closing(), 3, c, closing() + second), Err(GiveawayError::ClosingInThePast));
+    assert_eq!(
+        Announcement::announce("T", closing(), 3, c, closing() - second).unwrap(),
+        Announcement::new("T", closing(), 3, c).unwrap()
+    );
     assert_eq!(
         Comment::at_unix(9, "A", "a@example.org", i64::MAX),
         Err(GiveawayError::TimeOutOfRange { comment_id: 9 })

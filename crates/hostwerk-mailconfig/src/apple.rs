@@ -103,7 +103,7 @@ pub fn apple_mobileconfig(
 
 /// `<provider reversed>.mailconfig.<address>`, with every character outside `A-Za-z0-9-` in the address
 /// replaced: `@` by `.at.`, `.` kept as label separator, others by `-` (e.g.
-/// `de.ispgateway.mailconfig.anna.at.example.org`).
+/// `example.hostwerk.mailconfig.anna.at.example.org`).
 fn profile_identifier(cfg: &MailConfig, email: &EmailAddress) -> String {
     let provider: Vec<&str> = cfg.provider_id.split('.').rev().collect();
     let local: String =
@@ -121,7 +121,7 @@ mod tests {
         let email = EmailAddress::parse("anna+news@example.org").unwrap();
         assert_eq!(
             profile_identifier(&MailConfig::demo(), &email),
-            "de.ispgateway.mailconfig.anna-news.at.example.org"
+            "example.hostwerk.mailconfig.anna-news.at.example.org"
         );
     }
 }

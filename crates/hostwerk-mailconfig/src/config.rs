@@ -28,9 +28,9 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IncomingServers {
-    /// The host for implicit TLS (IMAPS, POP3S), e.g. `sslmailpool.ispgateway.de`.
+    /// The host for implicit TLS (IMAPS, POP3S), e.g. `sslmail.hostwerk.example`.
     pub ssl_host: String,
-    /// The host for the plain ports (143, 110), e.g. `mailpool.ispgateway.de`.
+    /// The host for the plain ports (143, 110), e.g. `mail.hostwerk.example`.
     pub plain_host: String,
     #[serde(default = "default_imap_ssl")]
     pub imap_ssl_port: u16,
@@ -49,7 +49,7 @@ pub struct IncomingServers {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutgoingServers {
-    /// The host for implicit TLS (port 465), e.g. `smtprelaypool.ispgateway.de`.
+    /// The host for implicit TLS (port 465), e.g. `smtp.hostwerk.example`.
     pub ssl_host: String,
     /// The host for the plain ports (587, 25).
     pub plain_host: String,
@@ -149,20 +149,20 @@ impl TryFrom<RawMailConfig> for MailConfig {
 }
 
 impl MailConfig {
-    /// The demo configuration: the seed's servers (`sslmailpool.ispgateway.de`, `mailpool.ispgateway.de`,
-    /// `smtprelaypool.ispgateway.de`) with the standard ports and STARTTLS on the plain ports; the webmail and
-    /// panel names under `example.net` are placeholders. Equal to [`DEMO_MAIL_CONFIG_TOML`] parsed.
+    /// The demo configuration: the demo provider's own servers under the reserved name `hostwerk.example`
+    /// (`sslmail.`, `mail.`, `smtp.`, `webmail.` and `panel.hostwerk.example`) with the standard ports and
+    /// STARTTLS on the plain ports; never a third party's hosts. Equal to [`DEMO_MAIL_CONFIG_TOML`] parsed.
     pub fn demo() -> Self {
         MailConfig {
-            provider_id: "ispgateway.de".into(),
+            provider_id: "hostwerk.example".into(),
             display_name: "hostwerk Webhosting (Demo)".into(),
             display_short_name: "hostwerk".into(),
-            webmail_url: "https://webmail.example.net/".into(),
-            autoconfig_target: "panel.example.net".into(),
+            webmail_url: "https://webmail.hostwerk.example/".into(),
+            autoconfig_target: "panel.hostwerk.example".into(),
             dns_ttl: 3600,
             incoming: IncomingServers {
-                ssl_host: "sslmailpool.ispgateway.de".into(),
-                plain_host: "mailpool.ispgateway.de".into(),
+                ssl_host: "sslmail.hostwerk.example".into(),
+                plain_host: "mail.hostwerk.example".into(),
                 imap_ssl_port: 993,
                 pop3_ssl_port: 995,
                 imap_plain_port: 143,
@@ -170,8 +170,8 @@ impl MailConfig {
                 starttls: true,
             },
             outgoing: OutgoingServers {
-                ssl_host: "smtprelaypool.ispgateway.de".into(),
-                plain_host: "smtprelaypool.ispgateway.de".into(),
+                ssl_host: "smtp.hostwerk.example".into(),
+                plain_host: "smtp.hostwerk.example".into(),
                 smtp_ssl_port: 465,
                 submission_port: 587,
                 smtp_plain_port: 25,
@@ -265,6 +265,21 @@ mod tests {
     #[test]
     fn demo_toml_is_the_demo() {
         assert_eq!(MailConfig::from_toml(DEMO_MAIL_CONFIG_TOML).unwrap(), MailConfig::demo());
+        // The demo points customers at the demo provider's own (reserved) names only (issue 16).
+        let demo = MailConfig::demo();
+        let hosts = [
+            demo.provider_id.as_str(),
+            demo.autoconfig_target.as_str(),
+            demo.incoming.ssl_host.as_str(),
+            demo.incoming.plain_host.as_str(),
+            demo.outgoing.ssl_host.as_str(),
+            demo.outgoing.plain_host.as_str(),
+        ];
+        for host in hosts {
+            assert!(host == "hostwerk.example" || host.ends_with(".hostwerk.example"), "{host}");
+        }
+        assert!(demo.webmail_url.starts_with("https://webmail.hostwerk.example/"));
+        assert!(!DEMO_MAIL_CONFIG_TOML.contains("ispgateway"));
         MailConfig::demo().validate().unwrap();
     }
 

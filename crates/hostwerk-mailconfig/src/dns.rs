@@ -46,7 +46,7 @@ pub struct DnsRecord {
 }
 
 impl DnsRecord {
-    /// The record as a zone-file line: `_imaps._tcp.example.org. 3600 IN SRV 0 1 993 sslmailpool.ispgateway.de.`
+    /// The record as a zone-file line: `_imaps._tcp.example.org. 3600 IN SRV 0 1 993 sslmail.hostwerk.example.`
     pub fn zone_line(&self) -> String {
         self.to_string()
     }

@@ -168,13 +168,13 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                (Protocol::Imap, "sslmailpool.ispgateway.de", 993, Security::SslTls, true),
-                (Protocol::Pop3, "sslmailpool.ispgateway.de", 995, Security::SslTls, true),
-                (Protocol::Smtp, "smtprelaypool.ispgateway.de", 465, Security::SslTls, true),
-                (Protocol::Imap, "mailpool.ispgateway.de", 143, Security::StartTls, false),
-                (Protocol::Pop3, "mailpool.ispgateway.de", 110, Security::StartTls, false),
-                (Protocol::Smtp, "smtprelaypool.ispgateway.de", 587, Security::StartTls, false),
-                (Protocol::Smtp, "smtprelaypool.ispgateway.de", 25, Security::StartTls, false),
+                (Protocol::Imap, "sslmail.hostwerk.example", 993, Security::SslTls, true),
+                (Protocol::Pop3, "sslmail.hostwerk.example", 995, Security::SslTls, true),
+                (Protocol::Smtp, "smtp.hostwerk.example", 465, Security::SslTls, true),
+                (Protocol::Imap, "mail.hostwerk.example", 143, Security::StartTls, false),
+                (Protocol::Pop3, "mail.hostwerk.example", 110, Security::StartTls, false),
+                (Protocol::Smtp, "smtp.hostwerk.example", 587, Security::StartTls, false),
+                (Protocol::Smtp, "smtp.hostwerk.example", 25, Security::StartTls, false),
             ]
         );
         assert!(s.servers().iter().all(|x| x.username == "anna@example.org"));
@@ -195,7 +195,7 @@ mod tests {
         let first = &json["servers"][0];
         assert_eq!(first["direction"], "incoming");
         assert_eq!(first["protocol"], "imap");
-        assert_eq!(first["host"], "sslmailpool.ispgateway.de");
+        assert_eq!(first["host"], "sslmail.hostwerk.example");
         assert_eq!(first["port"], 993);
         assert_eq!(first["security"], "ssl_tls");
         assert_eq!(first["username"], "anna@example.org");

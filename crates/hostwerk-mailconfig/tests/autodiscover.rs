@@ -177,9 +177,9 @@ fn response_lists_each_protocol() {
 
     let protocols: Vec<_> = account.children().filter(|n| n.has_tag_name("Protocol")).collect();
     let expected = [
-        ("IMAP", "sslmailpool.ispgateway.de", "993"),
-        ("POP3", "sslmailpool.ispgateway.de", "995"),
-        ("SMTP", "smtprelaypool.ispgateway.de", "465"),
+        ("IMAP", "sslmail.hostwerk.example", "993"),
+        ("POP3", "sslmail.hostwerk.example", "995"),
+        ("SMTP", "smtp.hostwerk.example", "465"),
     ];
     assert_eq!(protocols.len(), expected.len());
     for (p, (kind, server, port)) in protocols.iter().zip(expected) {

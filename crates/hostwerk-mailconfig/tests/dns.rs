@@ -10,15 +10,15 @@ fn demo_records() {
     assert_eq!(
         lines,
         vec![
-            "_imaps._tcp.example.org. 3600 IN SRV 0 1 993 sslmailpool.ispgateway.de.",
-            "_pop3s._tcp.example.org. 3600 IN SRV 10 1 995 sslmailpool.ispgateway.de.",
+            "_imaps._tcp.example.org. 3600 IN SRV 0 1 993 sslmail.hostwerk.example.",
+            "_pop3s._tcp.example.org. 3600 IN SRV 10 1 995 sslmail.hostwerk.example.",
             "_imap._tcp.example.org. 3600 IN SRV 0 0 0 .",
             "_pop3._tcp.example.org. 3600 IN SRV 0 0 0 .",
-            "_submissions._tcp.example.org. 3600 IN SRV 0 1 465 smtprelaypool.ispgateway.de.",
-            "_submission._tcp.example.org. 3600 IN SRV 10 1 587 smtprelaypool.ispgateway.de.",
-            "_autodiscover._tcp.example.org. 3600 IN SRV 0 1 443 panel.example.net.",
-            "autoconfig.example.org. 3600 IN CNAME panel.example.net.",
-            "autodiscover.example.org. 3600 IN CNAME panel.example.net.",
+            "_submissions._tcp.example.org. 3600 IN SRV 0 1 465 smtp.hostwerk.example.",
+            "_submission._tcp.example.org. 3600 IN SRV 10 1 587 smtp.hostwerk.example.",
+            "_autodiscover._tcp.example.org. 3600 IN SRV 0 1 443 panel.hostwerk.example.",
+            "autoconfig.example.org. 3600 IN CNAME panel.hostwerk.example.",
+            "autodiscover.example.org. 3600 IN CNAME panel.hostwerk.example.",
         ]
     );
 }
@@ -41,7 +41,7 @@ fn serializes_with_type_tag() {
     assert_eq!(json[0]["type"], "SRV");
     assert_eq!(json[0]["name"], "_imaps._tcp.example.org.");
     assert_eq!(json[0]["port"], 993);
-    assert_eq!(json[0]["target"], "sslmailpool.ispgateway.de.");
+    assert_eq!(json[0]["target"], "sslmail.hostwerk.example.");
     assert_eq!(json[8]["type"], "CNAME");
-    assert_eq!(json[8]["target"], "panel.example.net.");
+    assert_eq!(json[8]["target"], "panel.hostwerk.example.");
 }

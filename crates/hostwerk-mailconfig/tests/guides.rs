@@ -25,7 +25,7 @@ fn every_guide_names_hosts_ports_and_user() {
                 assert!(all.contains(needle), "{client:?} {lang:?} lacks {needle}:\n{all}");
             }
             assert!(!all.contains('{') && !all.contains('}'), "{client:?} {lang:?}: unfilled placeholder");
-            assert!(!all.contains("mailpool.ispgateway.de"), "{client:?} {lang:?}: a plain host in a guide");
+            assert!(!all.contains("mail.hostwerk.example"), "{client:?} {lang:?}: a plain host in a guide");
         }
     }
 }

@@ -38,7 +38,7 @@ fn demo_config_lists_ssl_then_starttls() {
     assert_eq!(root.tag_name().name(), "clientConfig");
     assert_eq!(root.attribute("version"), Some("1.1"));
     let provider = root.children().find(|n| n.has_tag_name("emailProvider")).unwrap();
-    assert_eq!(provider.attribute("id"), Some("ispgateway.de"));
+    assert_eq!(provider.attribute("id"), Some("hostwerk.example"));
     assert_eq!(child_text(provider, "domain"), "example.org");
     assert_eq!(child_text(provider, "displayName"), cfg.display_name);
     assert_eq!(child_text(provider, "displayShortName"), cfg.display_short_name);
@@ -46,21 +46,18 @@ fn demo_config_lists_ssl_then_starttls() {
     assert_eq!(
         servers(&doc, "incomingServer"),
         owned(&[
-            ("imap", "sslmailpool.ispgateway.de", 993, "SSL"),
-            ("pop3", "sslmailpool.ispgateway.de", 995, "SSL"),
-            ("imap", "mailpool.ispgateway.de", 143, "STARTTLS"),
-            ("pop3", "mailpool.ispgateway.de", 110, "STARTTLS"),
+            ("imap", "sslmail.hostwerk.example", 993, "SSL"),
+            ("pop3", "sslmail.hostwerk.example", 995, "SSL"),
+            ("imap", "mail.hostwerk.example", 143, "STARTTLS"),
+            ("pop3", "mail.hostwerk.example", 110, "STARTTLS"),
         ])
     );
     assert_eq!(
         servers(&doc, "outgoingServer"),
-        owned(&[
-            ("smtp", "smtprelaypool.ispgateway.de", 465, "SSL"),
-            ("smtp", "smtprelaypool.ispgateway.de", 587, "STARTTLS"),
-        ])
+        owned(&[("smtp", "smtp.hostwerk.example", 465, "SSL"), ("smtp", "smtp.hostwerk.example", 587, "STARTTLS"),])
     );
     let login = doc.descendants().find(|n| n.has_tag_name("loginPage")).unwrap();
-    assert_eq!(login.attribute("url"), Some("https://webmail.example.net/"));
+    assert_eq!(login.attribute("url"), Some("https://webmail.hostwerk.example/"));
     assert!(!xml.contains("anna"), "the file does not depend on the local part");
 }
 
@@ -74,12 +71,9 @@ fn without_starttls_only_ssl_is_offered() {
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(
         servers(&doc, "incomingServer"),
-        owned(&[
-            ("imap", "sslmailpool.ispgateway.de", 10993, "SSL"),
-            ("pop3", "sslmailpool.ispgateway.de", 995, "SSL")
-        ])
+        owned(&[("imap", "sslmail.hostwerk.example", 10993, "SSL"), ("pop3", "sslmail.hostwerk.example", 995, "SSL")])
     );
-    assert_eq!(servers(&doc, "outgoingServer"), owned(&[("smtp", "smtprelaypool.ispgateway.de", 465, "SSL")]));
+    assert_eq!(servers(&doc, "outgoingServer"), owned(&[("smtp", "smtp.hostwerk.example", 465, "SSL")]));
     assert_eq!(doc.descendants().find(|n| n.has_tag_name("domain")).unwrap().text(), Some("kunde.de"));
 }
 

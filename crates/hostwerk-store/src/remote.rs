@@ -2,6 +2,7 @@
 //! consent, and the start, end and note staff record.
 
 use chrono::{DateTime, Utc};
+use hostwerk_domain::remote_support::ClientOs;
 use hostwerk_domain::CustomerNumber;
 use serde::Serialize;
 
@@ -19,7 +20,8 @@ pub struct RemoteSession {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub consented_at: Option<DateTime<Utc>>,
-    pub detected_os: Option<String>,
+    /// The system the customer's browser ran when they consented.
+    pub detected_os: Option<ClientOs>,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub note: String,
@@ -40,7 +42,7 @@ fn from_row(r: &impl RowRead) -> Result<RemoteSession, StoreError> {
         created_at: ts(get_i64(r, "created_at")?),
         expires_at: ts(get_i64(r, "expires_at")?),
         consented_at: get_opt_i64(r, "consented_at")?.map(ts),
-        detected_os: get_opt_str(r, "detected_os")?,
+        detected_os: get_opt_str(r, "detected_os")?.as_deref().and_then(ClientOs::parse),
         started_at: get_opt_i64(r, "started_at")?.map(ts),
         ended_at: get_opt_i64(r, "ended_at")?.map(ts),
         note: get_str(r, "note")?,

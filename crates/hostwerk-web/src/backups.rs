@@ -170,6 +170,17 @@ struct RestoreParams {
     database: Option<String>,
 }
 
+/// The folder, relative to the webspace, that a restore into a new folder writes to (`restore-…`); `None` for
+/// every other job and for restores in place.
+pub fn restore_folder(job: &BackupJob) -> Option<String> {
+    if job.kind != BackupJobKind::Restore {
+        return None;
+    }
+    let params: RestoreParams = serde_json::from_str(&job.params).ok()?;
+    let folder = params.folder.filter(|_| params.target == "folder")?;
+    folder.trim_end_matches('/').rsplit('/').next().filter(|name| !name.is_empty()).map(str::to_owned)
+}
+
 // ---------------------------------------------------------------- scheduling
 
 fn sched_kind(k: BackupJobKind) -> JobKind {

@@ -172,8 +172,13 @@ pub async fn publish_advisory(
     let mut tariffs = Vec::new();
     for id in input.tariffs.split(',').map(str::trim).filter(|t| !t.is_empty()) {
         let id = hostwerk_domain::TariffId::parse(id).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        state.store.tariff(&id).await?;
-        tariffs.push(id.to_string());
+        match state.store.tariff(&id).await {
+            Ok(_) => tariffs.push(id.to_string()),
+            Err(hostwerk_store::StoreError::NotFound) => {
+                return Err(invalid("the audience names a tariff that does not exist; use the tariff ids shown"))
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let category = state
         .config

@@ -69,7 +69,7 @@ pub async fn create(
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let seed = Seed::from_bytes(bytes);
     let commitment = Commitment::of(&seed);
-    Announcement::new(&post.title, closes, winners, commitment).map_err(invalid)?;
+    Announcement::announce(&post.title, closes, winners, commitment, Utc::now()).map_err(invalid)?;
     state
         .store
         .create_giveaway(
@@ -90,7 +90,9 @@ pub async fn create(
 pub async fn draw(state: &AppState, staff: &StaffUser, slug: &str, beacon: &str) -> Result<(), ServiceError> {
     crate::blog::may_publish(staff)?;
     let post = state.store.post_by_slug(slug).await?;
-    let g = state.store.giveaway_of_post(post.id).await?.ok_or(ServiceError::NotFound)?;
+    let Some(g) = state.store.giveaway_of_post(post.id).await? else {
+        return Err(invalid("this post has no giveaway to draw"));
+    };
     if g.result_json.is_some() {
         return Err(ServiceError::Conflict("this giveaway has been drawn already".into()));
     }
@@ -144,8 +146,9 @@ pub async fn published_json(state: &AppState, slug: &str) -> Result<Option<Strin
     Ok(state.store.giveaway_of_post(post.id).await?.and_then(|g| g.result_json))
 }
 
-/// What the post page shows of its giveaway: the rules and the commitment; after the draw the numbered
-/// entries with merge notes, the winners and the inputs.
+/// What the post page shows of its giveaway: the rules and the commitment, and whether it still takes
+/// entries (`open`: before the closing time and not drawn); after the draw the numbered entries with merge
+/// notes, the winners and the inputs.
 pub async fn public_view(state: &AppState, post: &Post, lang: Language) -> Result<Option<Value>, ServiceError> {
     let Some(g) = state.store.giveaway_of_post(post.id).await? else { return Ok(None) };
     let result = match &g.result_json {
@@ -173,6 +176,20 @@ pub async fn public_view(state: &AppState, post: &Post, lang: Language) -> Resul
         winners => g.winners,
         closes => hostwerk_domain::calendar::format_berlin_datetime(g.closes_at, lang),
         commitment => g.commitment,
+        open => result.is_none() && Utc::now() <= g.closes_at,
         result,
+    }))
+}
+
+/// What the staff blog page shows of a post's giveaway: `None` without one; else its prize, closing time,
+/// whether it is still open, and whether it has been drawn (then only the result link remains).
+pub async fn staff_view(state: &AppState, post: &Post, lang: Language) -> Result<Option<Value>, ServiceError> {
+    let Some(g) = state.store.giveaway_of_post(post.id).await? else { return Ok(None) };
+    Ok(Some(context! {
+        prize => g.prize,
+        winners => g.winners,
+        closes => hostwerk_domain::calendar::format_berlin_datetime(g.closes_at, lang),
+        open => Utc::now() <= g.closes_at,
+        drawn => g.drawn_at.map(|at| hostwerk_domain::calendar::format_berlin_datetime(at, lang)),
     }))
 }

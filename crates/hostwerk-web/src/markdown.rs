@@ -1,7 +1,7 @@
 //! Markdown for blog posts, rendered safely: raw HTML in the source is shown as text, and links and images
 //! keep only http(s), mailto and relative targets, so a post can never inject script into a page.
 
-use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
+use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd};
 
 fn safe_url(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
@@ -30,17 +30,35 @@ pub fn to_html(markdown: &str) -> String {
     out
 }
 
-/// The first paragraph's text, for listings and the feed (at most `max` characters).
+/// The text up to the end of the first paragraph, for listings and the feed (at most `max` characters): a
+/// heading or other block before it is kept, parted from what follows by a space, as are lines.
 pub fn excerpt(markdown: &str, max: usize) -> String {
     let mut text = String::new();
+    let space = |text: &mut String| {
+        if !text.is_empty() && !text.ends_with(' ') {
+            text.push(' ');
+        }
+    };
     for event in Parser::new(markdown) {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
-            Event::SoftBreak | Event::HardBreak => text.push(' '),
-            Event::End(pulldown_cmark::TagEnd::Paragraph) if !text.is_empty() => break,
+            Event::SoftBreak | Event::HardBreak => space(&mut text),
+            Event::End(TagEnd::Paragraph) if !text.trim().is_empty() => break,
+            Event::End(
+                TagEnd::Emphasis
+                | TagEnd::Strong
+                | TagEnd::Strikethrough
+                | TagEnd::Superscript
+                | TagEnd::Subscript
+                | TagEnd::Link
+                | TagEnd::Image,
+            ) => {}
+            // The end of any other block (heading, list item, quote, table cell …) parts words.
+            Event::End(_) => space(&mut text),
             _ => {}
         }
     }
+    let text = text.trim_end().to_owned();
     if text.chars().count() > max {
         let cut: String = text.chars().take(max).collect();
         format!("{}…", cut.trim_end())
@@ -72,5 +90,11 @@ mod tests {
     fn excerpts() {
         assert_eq!(excerpt("Erster *Absatz* hier.\n\nZweiter.", 100), "Erster Absatz hier.");
         assert_eq!(excerpt("abcdefghij", 4), "abcd…");
+        // Blocks are parted by whitespace (issue 16: "hostwerkWir verlosen…").
+        assert_eq!(excerpt("# hostwerk\nWir verlosen Tickets.\n\nMehr.", 100), "hostwerk Wir verlosen Tickets.");
+        assert_eq!(excerpt("## hostwerk\n\nWir verlosen *drei* Tickets.", 100), "hostwerk Wir verlosen drei Tickets.");
+        assert_eq!(excerpt("- eins\n- zwei\n\nDanach.", 100), "eins zwei Danach.");
+        assert_eq!(excerpt("> Zitat\n\nText", 100), "Zitat", "a paragraph in a quote ends the excerpt too");
+        assert_eq!(excerpt("Zeile eins\nZeile zwei", 100), "Zeile eins Zeile zwei");
     }
 }

@@ -5,6 +5,7 @@
 use std::net::IpAddr;
 
 use chrono::Utc;
+use hostwerk_domain::password::AccountWords;
 use hostwerk_domain::security::login_lockout_secs;
 use hostwerk_domain::{
     BillingPeriod, Cents, CustomerName, CustomerNumber, EmailAddress, Language, NodeAddress, NodeName, NodeRole,
@@ -109,9 +110,9 @@ pub async fn place_order(state: &AppState, input: &OrderInput, ip: IpAddr) -> Re
     let email = EmailAddress::parse(&input.email).map_err(invalid)?;
     let address =
         PostalAddress::parse(&input.street, &input.postal_code, &input.city, &input.country).map_err(invalid)?;
-    let password = Password::parse(&input.password).map_err(invalid)?;
-    let words =
-        hostwerk_domain::phone::AccountWords { customer_number: "", name: name.as_str(), email: email.as_str() };
+    // No customer number yet: it is drawn when the customer is created.
+    let words = AccountWords { customer_number: "", name: name.as_str(), email: email.as_str() };
+    let password = Password::parse(&input.password, words).map_err(invalid)?;
     let phone = hostwerk_domain::phone::check_phone_password(&input.phone_password, words).map_err(invalid)?;
     if phone.expose() == password.expose() {
         return Err(ServiceError::Invalid("the telephone password must differ from the customer-menu password".into()));
@@ -259,9 +260,16 @@ pub async fn change_password(
     repeat: &str,
 ) -> Result<(), ServiceError> {
     check_current_and_repeat(state, customer, current, new, repeat).await?;
-    let password = Password::parse(new).map_err(invalid)?;
+    let password = parse_customer_password(customer, new)?;
     let hash = hash_password(password.expose()).await?;
     store_new_password(state, customer, &hash, "customer.password_changed").await
+}
+
+/// A new customer-menu password for `customer`: the domain's rules, with the customer's own words.
+fn parse_customer_password(customer: &Customer, new: &str) -> Result<Password, ServiceError> {
+    let number = customer.number.to_string();
+    let words = AccountWords { customer_number: &number, name: &customer.name, email: customer.email.as_str() };
+    Password::parse(new, words).map_err(invalid)
 }
 
 /// Stores a new password hash, ends every session and API token of the customer, audits the change and
@@ -313,12 +321,16 @@ pub async fn request_password_reminder(state: &AppState, login: &str, ip: IpAddr
     if state.throttles.reminder_per_ip.check_key(&ip).is_err() {
         return Err(ServiceError::Throttled { retry_after_secs: 60 });
     }
+    // What was typed must be a customer number or an e-mail address (an empty form is not a request); the
+    // answer to either is the same whether or not an account exists.
     let customer = if let Ok(n) = CustomerNumber::parse(login) {
         state.store.customer_by_number(n).await
     } else if let Ok(e) = EmailAddress::parse(login) {
         state.store.customer_by_email(&e).await
     } else {
-        Err(StoreError::NotFound)
+        return Err(ServiceError::Invalid(
+            "please enter your customer number (K and 7 digits) or your e-mail address".into(),
+        ));
     };
     let customer = match customer {
         Ok(c) => c,
@@ -355,15 +367,20 @@ pub async fn reset_password(state: &AppState, token: &str, new: &str, repeat: &s
     if new != repeat {
         return Err(ServiceError::Invalid("the two new passwords differ".into()));
     }
-    let password = Password::parse(new).map_err(invalid)?;
-    let hash = hash_password(password.expose()).await?;
-    let id = state.store.consume_reset_token(token).await.map_err(|e| match e {
+    let link_gone = |e: StoreError| match e {
         StoreError::NotFound => {
             ServiceError::Invalid("this link is invalid, used or expired; please request a new one".into())
         }
         other => other.into(),
-    })?;
+    };
+    // The new password is checked against the account's own words before the token is used up.
+    let id = state.store.peek_reset_token(token).await.map_err(link_gone)?;
     let customer = state.store.customer(id).await?;
+    let password = parse_customer_password(&customer, new)?;
+    let hash = hash_password(password.expose()).await?;
+    if state.store.consume_reset_token(token).await.map_err(link_gone)? != id {
+        return Err(ServiceError::Internal("a reset token changed its customer".into()));
+    }
     store_new_password(state, &customer, &hash, "customer.password_reset").await?;
     // Whoever could reset the menu password must not also hold a PIN that opens phone support.
     if state.store.delete_phone_pin(customer.id).await? {
@@ -440,7 +457,8 @@ pub async fn create_staff(
     let login = StaffLogin::parse(login).map_err(invalid)?;
     let role = StaffRole::parse(role).map_err(invalid)?;
     let display_name = CustomerName::parse(display_name).map_err(invalid)?;
-    let password = Password::parse(password).map_err(invalid)?;
+    let words = AccountWords { name: display_name.as_str(), ..AccountWords::default() };
+    let password = Password::parse(password, words).map_err(invalid)?;
     let user =
         state.store.create_staff(&login, display_name.as_str(), role, &hash_password(password.expose()).await?).await?;
     state.store.audit(&Actor::staff(admin), "staff.created", login.as_str(), role.as_str()).await?;

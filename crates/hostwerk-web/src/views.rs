@@ -53,6 +53,7 @@ fn environment(lang: Language) -> Environment<'static> {
         "error.html",
         "resend.html",
         "resume.html",
+        "text.html",
         "case_timeline.html",
         "home.html",
         "login.html",
@@ -104,7 +105,29 @@ fn environment(lang: Language) -> Environment<'static> {
         }
     }
     env.add_function("t", move |key: &str| -> Value { crate::i18n::t_value(lang, key) });
+    env.add_filter("paragraphs", paragraphs);
     env
+}
+
+/// A user's plain text as paragraphs of lines: a blank line parts paragraphs, `\r\n` counts as `\n`. The
+/// templates print each line escaped with `<br>` between them (`text.html`), so line breaks survive and the
+/// text never becomes markup.
+fn paragraphs(text: &str) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    let mut current: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+        } else {
+            current.push(line.to_owned());
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// `source` with every `t("key")` (or `t('key')`) inside a `{{ … }}` or `{% … %}` tag replaced by the text of
@@ -260,6 +283,17 @@ mod tests {
             static_text(r#"{{ t("staff.backups") }}"#, Language::En, false).as_deref(),
             Some("Backups daily/monthly")
         );
+    }
+
+    #[test]
+    fn user_text_keeps_its_line_breaks_and_stays_escaped() {
+        assert_eq!(paragraphs("eins\r\nzwei\n\n\n  \ndrei\n"), vec![vec!["eins", "zwei"], vec!["drei"]]);
+        assert!(paragraphs(" \n\n").is_empty());
+        let mut env = Views::new().de;
+        let source = r#"{% import "text.html" as text %}<div>{{ text.lines(body) }}</div>"#;
+        env.add_template_owned("probe.html", source.to_owned()).unwrap();
+        let html = env.get_template("probe.html").unwrap().render(minijinja::context! { body => "a <b>\nc\n\nd" });
+        assert_eq!(html.unwrap(), "<div><p>a &lt;b&gt;<br>c</p><p>d</p></div>");
     }
 
     #[test]

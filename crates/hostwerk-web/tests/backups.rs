@@ -248,6 +248,9 @@ async fn backups_story(app: &TestApp, site: &Site) {
     // Browsing: the webspace root, then htdocs (folders first), breadcrumbs and the parent link.
     let (status, html) = erika.get_text(&base).await;
     assert_eq!(status, StatusCode::OK, "{html}");
+    // "Sicherung vom 03.12.2026, 02:15", not "Sicherung vom: …" (issue 16)
+    let heading = texts(&html, "h1").remove(0);
+    assert!(heading.starts_with("Sicherung vom ") && !html.contains("Sicherung vom:"), "{heading}");
     assert!(texts(&html, "tr.entry td a.open").contains(&"htdocs/".to_owned()), "{html}");
     let (status, html) = erika.get_text(&format!("{base}?path=htdocs")).await;
     assert_eq!(status, StatusCode::OK);
@@ -336,6 +339,9 @@ async fn backups_story(app: &TestApp, site: &Site) {
         .find(|n| n.starts_with("restore-"))
         .expect("a restore-… folder");
     assert_eq!(std::fs::read(ws.join(&folder).join("htdocs/img/logo.png")).unwrap(), logo);
+    // The job list names the folder it restored into (issue 16).
+    let (_, html) = erika.get_text(&format!("/menu/backups/{}", c1.id)).await;
+    assert_eq!(texts(&html, &format!("#job-{} .restore-folder code", job.id)), vec![folder.clone()], "{html}");
 
     // Nothing chosen, a bad target, a path outside the webspace, a path not in the backup.
     for (fields, status, message) in [

@@ -32,7 +32,7 @@ async fn customer_story(app: &TestApp) {
     assert!(home.contains("SharedHosting S"));
 
     // order
-    let r = b.submit("/order", "/order", &order_fields("berta@example.net", "berta-password-1")).await;
+    let r = b.submit("/order", "/order", &order_fields("berta@example.net", "Apfelstrudel-mit-Sahne-1")).await;
     // post/redirect/get: the confirmation is a page of its own, for the customer now signed in
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/order/done");
@@ -54,7 +54,7 @@ async fn customer_story(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "the confirmation is only for the signed-in customer");
 
     // log in with the number; the session id is new and HttpOnly
-    let r = b.login(&number, "berta-password-1").await;
+    let r = b.login(&number, "Apfelstrudel-mit-Sahne-1").await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/menu");
     let cookie = r
@@ -94,7 +94,11 @@ async fn customer_story(app: &TestApp) {
         .submit(
             "/menu/password",
             "/menu/password",
-            &[("current", "wrong-password"), ("password", "berta-password-2"), ("password_repeat", "berta-password-2")],
+            &[
+                ("current", "wrong-password"),
+                ("password", "Apfelstrudel-mit-Sahne-2"),
+                ("password_repeat", "Apfelstrudel-mit-Sahne-2"),
+            ],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -102,7 +106,7 @@ async fn customer_story(app: &TestApp) {
         .submit(
             "/menu/password",
             "/menu/password",
-            &[("current", "berta-password-1"), ("password", "short"), ("password_repeat", "short")],
+            &[("current", "Apfelstrudel-mit-Sahne-1"), ("password", "short"), ("password_repeat", "short")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -112,9 +116,9 @@ async fn customer_story(app: &TestApp) {
             "/menu/password",
             "/menu/password",
             &[
-                ("current", "berta-password-1"),
-                ("password", "berta-password-2"),
-                ("password_repeat", "berta-password-2"),
+                ("current", "Apfelstrudel-mit-Sahne-1"),
+                ("password", "Apfelstrudel-mit-Sahne-2"),
+                ("password_repeat", "Apfelstrudel-mit-Sahne-2"),
             ],
         )
         .await;
@@ -126,7 +130,7 @@ async fn customer_story(app: &TestApp) {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&b.get("/menu").await), "/login?next=%2Fmenu");
     // e-mail login with the new password
-    assert_eq!(location(&b.login("Berta@Neu.Example.net", "berta-password-2").await), "/menu");
+    assert_eq!(location(&b.login("Berta@Neu.Example.net", "Apfelstrudel-mit-Sahne-2").await), "/menu");
 }
 
 #[tokio::test]
@@ -185,6 +189,9 @@ async fn order_rejects_bad_input_with_clear_messages() {
             "cannot be billed every 1 months",
         ),
         (order_fields("erika@example.com", "long-enough-pw"), "exists already"),
+        // the menu password has the telephone password's rules (issue 16)
+        (order_fields("a@example.net", "passwort123"), "one of the most common passwords"),
+        (order_fields("a@example.net", "Berta-rocks-2026"), "must not contain your name"),
     ];
     for (fields, message) in cases {
         let r = b.submit("/order", "/order", &fields).await;
@@ -529,7 +536,7 @@ async fn admin_manages_staff_tariffs_nodes_and_sees_outbox_and_audit() {
                 ("login", "lena"),
                 ("display_name", "Lena Support"),
                 ("role", "support"),
-                ("password", "lena-password-1"),
+                ("password", "Fruehschicht-am-Montag"),
             ],
         )
         .await;
@@ -538,7 +545,7 @@ async fn admin_manages_staff_tariffs_nodes_and_sees_outbox_and_audit() {
         .submit(
             "/staff/admin/staff",
             "/staff/admin/staff",
-            &[("login", "lena"), ("display_name", "Lena"), ("role", "support"), ("password", "lena-password-1")],
+            &[("login", "lena"), ("display_name", "Lena"), ("role", "support"), ("password", "Fruehschicht-am-Montag")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
@@ -546,18 +553,18 @@ async fn admin_manages_staff_tariffs_nodes_and_sees_outbox_and_audit() {
         .submit(
             "/staff/admin/staff",
             "/staff/admin/staff",
-            &[("login", "Lena!"), ("display_name", "Lena"), ("role", "root"), ("password", "lena-password-1")],
+            &[("login", "Lena!"), ("display_name", "Lena"), ("role", "root"), ("password", "Fruehschicht-am-Montag")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let lena = app.browser();
-    assert_eq!(location(&lena.staff_login("lena", "lena-password-1").await), "/staff");
+    assert_eq!(location(&lena.staff_login("lena", "Fruehschicht-am-Montag").await), "/staff");
     let lena_id = app.store.staff_by_login(&hostwerk_domain::StaffLogin::parse("lena").unwrap()).await.unwrap().id.0;
     let r =
         b.submit("/staff/admin/staff", &format!("/staff/admin/staff/{lena_id}/active"), &[("active", "false")]).await;
     assert_eq!(location(&r), "/staff/admin/staff?done=staff_updated");
     assert_eq!(location(&lena.get("/staff").await), "/staff/login?next=%2Fstaff", "a disabled account's sessions end");
-    assert_eq!(lena.staff_login("lena", "lena-password-1").await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(lena.staff_login("lena", "Fruehschicht-am-Montag").await.status(), StatusCode::UNAUTHORIZED);
     let admin_id = app.store.staff_by_login(&hostwerk_domain::StaffLogin::parse("admin").unwrap()).await.unwrap().id.0;
     let r =
         b.submit("/staff/admin/staff", &format!("/staff/admin/staff/{admin_id}/active"), &[("active", "false")]).await;

@@ -78,12 +78,13 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
             if secret.is_empty() {
                 bail!("no password on standard input (e.g. `echo 'long secret' | hostwerk admin create-staff …`)");
             }
-            let password = Password::parse(secret)?;
+            let display = name.unwrap_or_else(|| login.to_string());
+            let words = hostwerk_domain::password::AccountWords { name: &display, ..Default::default() };
+            let password = Password::parse(secret, words)?;
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(async {
                 let store = open_store(&args.data_dir, args.database_url.as_deref()).await?;
                 let hash = hostwerk_web::hash_password(password.expose()).await?;
-                let display = name.unwrap_or_else(|| login.to_string());
                 let user = store.create_staff(&login, &display, role, &hash).await?;
                 store
                     .audit(&Actor::system("hostwerk admin"), "staff.created", user.login.as_str(), role.as_str())

@@ -265,7 +265,7 @@ async fn order_tariff(b: &Browser<'_>) -> anyhow::Result<String> {
     b.fill("#postal_code", "10115").await?;
     b.fill("#city", "Berlin").await?;
     b.fill("#country", "DE").await?;
-    b.fill("#password", "browser-menu-pass-1").await?;
+    b.fill("#password", "Kirschkuchen-am-Sonntag-1").await?;
     b.fill("#phone_password", "Telefon-77").await?;
     b.submit_main_form().await?;
 
@@ -284,7 +284,7 @@ async fn order_tariff(b: &Browser<'_>) -> anyhow::Result<String> {
 
 /// Logs in as the new customer and finds the ordered contract on the dashboard.
 async fn new_customer_dashboard(b: &Browser<'_>, number: &str) -> anyhow::Result<()> {
-    b.login(number, "browser-menu-pass-1").await?;
+    b.login(number, "Kirschkuchen-am-Sonntag-1").await?;
     b.wait_for("table#contracts").await?;
     ensure!(b.path().await? == "/menu", "after the login the browser is on {}, not /menu", b.here().await);
     let shown = b.text("#customer-number").await?;
@@ -498,7 +498,7 @@ async fn mail_setup(b: &Browser<'_>) -> anyhow::Result<()> {
     b.find("#mailboxes a").await?.click().await?;
     let servers = b.wait_for("#mail-servers").await?.text().await?;
     ensure!(
-        servers.contains("sslmailpool.ispgateway.de") && servers.contains("993") && servers.contains("465"),
+        servers.contains("sslmail.hostwerk.example") && servers.contains("993") && servers.contains("465"),
         "the settings page lacks the SSL servers: {servers:?}"
     );
     let first = b.text("#mail-servers tbody tr").await?;
@@ -508,7 +508,7 @@ async fn mail_setup(b: &Browser<'_>) -> anyhow::Result<()> {
     let steps = b.text("#guide-steps").await?;
     ensure!(title.contains("Thunderbird"), "guide title {title:?}");
     ensure!(
-        steps.contains("sslmailpool.ispgateway.de") && steps.contains("465"),
+        steps.contains("sslmail.hostwerk.example") && steps.contains("465"),
         "guide steps lack the values: {steps:?}"
     );
     let shot = b.screenshot("browser-mail-guide.png").await?;
@@ -767,4 +767,94 @@ fn listen_line_parses() {
     assert!(is_customer_number("K1000001"));
     assert!(!is_customer_number("K100001"));
     assert!(!is_customer_number("X1000001"));
+}
+
+// ---------------------------------------------------------------- long words (issue 16)
+
+/// How wide the page is against the window: `(scrollWidth, clientWidth)` of the document.
+async fn page_widths(b: &Browser<'_>) -> anyhow::Result<(u64, u64)> {
+    let v =
+        b.c.execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];", vec![])
+            .await?;
+    let w = v.as_array().cloned().unwrap_or_default();
+    let num = |i: usize| w.get(i).and_then(serde_json::Value::as_u64).unwrap_or(u64::MAX);
+    Ok((num(0), num(1)))
+}
+
+/// The page at `path` is no wider than the window.
+async fn fits_the_window(b: &Browser<'_>, path: &str, css: &str) -> anyhow::Result<()> {
+    b.open(path).await?;
+    b.wait_for(css).await?;
+    let (scroll, client) = page_widths(b).await?;
+    ensure!(scroll <= client, "{path} is {scroll} px wide in a window of {client} px");
+    Ok(())
+}
+
+/// A customer writes a 10,000-character word (and a 200-character subject) to support; the customer's case
+/// page and list and the staff's case page and list stay as wide as the window.
+async fn long_words_wrap(b: &Browser<'_>) -> anyhow::Result<()> {
+    let word = "x".repeat(10_000);
+    let subject = "y".repeat(200);
+    b.login("K1000001", "demo-password-1").await?;
+    b.wait_for("table#contracts").await?;
+    b.open("/menu/service").await?;
+    b.wait_for("#new-case").await?;
+    b.c.execute(
+        "document.querySelector('#subject').value = arguments[0]; document.querySelector('#text').value = arguments[1];",
+        vec![serde_json::json!(subject), serde_json::json!(word)],
+    )
+    .await?;
+    b.click_and_load("#new-case button[type=submit]").await?;
+    b.wait_for("#timeline").await?;
+    let case = b.path().await?;
+    ensure!(case.starts_with("/menu/service/"), "no case page after sending: {}", b.here().await);
+    fits_the_window(b, &case, "#timeline .body").await?;
+    let shot = b.screenshot("browser-long-words.png").await?;
+    fits_the_window(b, "/menu/service", "table#cases").await?;
+    b.logout().await?;
+    staff_login(b, "support", "demo-support-1").await?;
+    let id = case.trim_start_matches("/menu/service/");
+    fits_the_window(b, &format!("/staff/cases/{id}"), "#timeline .body").await?;
+    fits_the_window(b, "/staff/cases", "#figures").await?;
+    say(&format!("browser test: a 10,000-character word wraps on four pages; screenshot {}", shot.display()));
+    staff_logout_from_anywhere(b).await
+}
+
+#[test]
+fn browser_long_words_wrap() {
+    let (chromium, driver) = match browser_tools() {
+        Ok(tools) => tools,
+        Err(reason) => {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "the browser test cannot run in CI: {reason}");
+            say(&format!("SKIPPED browser test: {reason}"));
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("chromium-profile");
+    fs::create_dir_all(&profile).unwrap();
+    let (server, base) = start_server(dir.path());
+    let (chromedriver, webdriver_url) = start_chromedriver(&driver, dir.path());
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let result = runtime.block_on(async {
+        let mut builder = ClientBuilder::new(HttpConnector::new());
+        builder.capabilities(capabilities(&chromium, &profile));
+        let client = tokio::time::timeout(Duration::from_secs(30), builder.connect(&webdriver_url))
+            .await
+            .context("no WebDriver session within 30 s")?
+            .context("cannot start a Chromium session through chromedriver")?;
+        let data = dir.path().join("data");
+        let browser = Browser { c: &client, base: &base, data: &data };
+        let outcome = match tokio::time::timeout(SESSION_TIMEOUT, long_words_wrap(&browser)).await {
+            Ok(r) => r,
+            Err(_) => Err(anyhow::anyhow!("the browser session took longer than {SESSION_TIMEOUT:?}")),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+        outcome
+    });
+    if let Err(e) = result {
+        panic!("browser test failed: {e:#}");
+    }
+    drop(chromedriver);
+    drop(server);
 }

@@ -169,8 +169,11 @@ async fn render_staff(
     me: &hostwerk_store::StaffUser,
     extra: Value,
 ) -> Result<Html<String>, PageError> {
-    let posts: Vec<Value> =
-        state.store.posts(PostFilter::All, 100).await?.iter().map(|p| post_summary(p, ctx.lang)).collect();
+    let mut posts: Vec<Value> = Vec::new();
+    for p in state.store.posts(PostFilter::All, 100).await? {
+        let giveaway = giveaways::staff_view(state, &p, ctx.lang).await?;
+        posts.push(minijinja::value::merge_maps([post_summary(&p, ctx.lang), context! { giveaway }]));
+    }
     let pending: Vec<Value> = state
         .store
         .pending_comments()
@@ -200,11 +203,14 @@ async fn staff_page(
     render_staff(&state, &ctx, &me, context! { done => q.done }).await
 }
 
+/// After a staff blog form: back to the page with the notice, or the page again with the error and, in
+/// `entered`, what the form held (under the form's name: `post_form`, `advisory_form`, `giveaway_form`).
 async fn staff_result(
     state: &AppState,
     ctx: &Ctx,
     me: &hostwerk_store::StaffUser,
     result: Result<String, crate::service::ServiceError>,
+    entered: Value,
 ) -> Result<Response, PageError> {
     match result {
         Ok(done) => Ok(Redirect::to(&format!("/staff/blog?done={done}")).into_response()),
@@ -212,7 +218,8 @@ async fn staff_result(
         Err(crate::service::ServiceError::Forbidden) => Err(PageError::Forbidden),
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
-            Ok(with_status(form_status(&e), render_staff(state, ctx, me, context! { error }).await?))
+            let extra = minijinja::value::merge_maps([context! { error }, entered]);
+            Ok(with_status(form_status(&e), render_staff(state, ctx, me, extra).await?))
         }
     }
 }
@@ -224,7 +231,10 @@ async fn publish(
     CsrfForm(form): CsrfForm<PostInput>,
 ) -> Result<Response, PageError> {
     let result = blog::publish_post(&state, &me, &form).await.map(|_| "post_published".to_owned());
-    staff_result(&state, &ctx, &me, result).await
+    let entered = context! { post_form => context! {
+        title => form.title, category => form.category, tags => form.tags, body => form.body,
+    } };
+    staff_result(&state, &ctx, &me, result, entered).await
 }
 
 async fn advisory(
@@ -234,7 +244,10 @@ async fn advisory(
     CsrfForm(form): CsrfForm<AdvisoryInput>,
 ) -> Result<Response, PageError> {
     let result = blog::publish_advisory(&state, &me, &form).await.map(|_| "advisory_published".to_owned());
-    staff_result(&state, &ctx, &me, result).await
+    let entered = context! { advisory_form => context! {
+        title => form.title, severity => form.severity, tariffs => form.tariffs, body => form.body,
+    } };
+    staff_result(&state, &ctx, &me, result, entered).await
 }
 
 async fn moderate(
@@ -250,7 +263,7 @@ async fn moderate(
         _ => return Err(PageError::NotFound),
     };
     let result = blog::moderate(&state, &me, id, approve).await.map(|()| "comment_moderated".to_owned());
-    staff_result(&state, &ctx, &me, result).await
+    staff_result(&state, &ctx, &me, result, context! {}).await
 }
 
 async fn create_giveaway(
@@ -261,7 +274,10 @@ async fn create_giveaway(
     CsrfForm(form): CsrfForm<giveaways::GiveawayInput>,
 ) -> Result<Response, PageError> {
     let result = giveaways::create(&state, &me, &slug, &form).await.map(|()| "giveaway_created".to_owned());
-    staff_result(&state, &ctx, &me, result).await
+    let entered = context! { giveaway_form => context! {
+        slug, prize => form.prize, winners => form.winners, closes_at => form.closes_at, exclusions => form.exclusions,
+    } };
+    staff_result(&state, &ctx, &me, result, entered).await
 }
 
 #[derive(serde::Deserialize)]
@@ -279,7 +295,10 @@ async fn draw(
 ) -> Result<Response, PageError> {
     match giveaways::draw(&state, &me, &slug, &form.beacon).await {
         Ok(()) => Ok(Redirect::to(&format!("/blog/{slug}?done=giveaway_drawn#giveaway")).into_response()),
-        Err(e) => staff_result(&state, &ctx, &me, Err(e)).await,
+        Err(e) => {
+            let entered = context! { draw_form => context! { slug, beacon => form.beacon } };
+            staff_result(&state, &ctx, &me, Err(e), entered).await
+        }
     }
 }
 

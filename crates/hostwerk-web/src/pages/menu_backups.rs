@@ -128,6 +128,7 @@ pub(super) fn job_view(v: &JobView, lang: Language, staff: bool) -> Value {
         contract_id => j.contract_id,
         kind => j.kind.as_str(),
         kind_label => t(lang, &format!("backups.kind.{}", j.kind.as_str())),
+        folder => backups::restore_folder(j),
         status => j.status.as_str(),
         state => backups::job_state_text(lang, v),
         created => at(Some(j.created_at)),

@@ -211,6 +211,7 @@ async fn reminder_page(
 
 #[derive(Deserialize)]
 struct ReminderForm {
+    #[serde(default)]
     login: String,
 }
 
@@ -224,7 +225,8 @@ async fn reminder(
         Ok(()) => Ok(Redirect::to("/password-reminder?done=reminder_sent").into_response()),
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
-            let page = state.views.render("reminder.html", context! { error, ..ctx.base(&state) })?;
+            let page =
+                state.views.render("reminder.html", context! { error, login => form.login, ..ctx.base(&state) })?;
             Ok(with_status(form_status(&e), page))
         }
     }

@@ -108,7 +108,7 @@ async fn render_sessions(
                 invited => format_berlin_datetime(s.created_at, ctx.lang),
                 expires => format_berlin_datetime(s.expires_at, ctx.lang),
                 consented => s.consented_at.map(|at| format_berlin_datetime(at, ctx.lang)),
-                os => s.detected_os,
+                os => s.detected_os.map(ClientOs::label),
                 started => s.started_at.map(|at| format_berlin_datetime(at, ctx.lang)),
                 ended => s.ended_at.map(|at| format_berlin_datetime(at, ctx.lang)),
                 note => s.note,
