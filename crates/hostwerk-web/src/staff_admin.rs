@@ -171,7 +171,9 @@ pub async fn reset_staff_password(
         return Err(ConsoleError::OwnPassword.into());
     }
     let target = state.store.staff(StaffId(id)).await?;
-    let password = Password::parse(new).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    // the same rules as everywhere (blocklist, not the member's name)
+    let words = hostwerk_domain::password::AccountWords { name: &target.display_name, ..Default::default() };
+    let password = Password::parse(new, words).map_err(|e| ServiceError::Invalid(e.to_string()))?;
     if new != repeat {
         return Err(ConsoleError::PasswordsDiffer.into());
     }

@@ -132,7 +132,7 @@ async fn a_new_customer_can_add_a_domain() {
         ("postal_code", "10115"),
         ("city", "Berlin"),
         ("country", "DE"),
-        ("password", "nora-menu-passphrase"),
+        ("password", "Kartoffelsalat-mit-Gurke"),
         ("phone_password", "Kaiserschmarrn-mit-Zwetschgen"),
     ];
     assert_eq!(b.submit("/order", "/order", &fields).await.status(), StatusCode::SEE_OTHER);

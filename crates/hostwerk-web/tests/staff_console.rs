@@ -56,7 +56,7 @@ async fn search_by_name_email_and_domain(app: &TestApp) {
         ("postal_code", "80331"),
         ("city", "München"),
         ("country", "DE"),
-        ("password", "oezlem-password-1"),
+        ("password", "Apfelstrudel-mit-Sahne-1"),
         ("phone_password", "Kaiserschmarrn-mit-Zwetschgen"),
     ];
     assert_eq!(b.submit("/order", "/order", &order).await.status(), StatusCode::SEE_OTHER);
