@@ -277,6 +277,12 @@ async fn order_tariff(b: &Browser<'_>) -> anyhow::Result<String> {
         }
     };
     ensure!(is_customer_number(&number), "the customer number {number:?} is not K + 7 digits");
+    ensure!(b.path().await? == "/order/done", "the confirmation is not a page of its own: {}", b.here().await);
+    // reloading the confirmation shows it again: no second order, no "account exists" error (issue 16, item 3)
+    b.c.refresh().await?;
+    let again = b.wait_for("#customer-number").await?.text().await?;
+    ensure!(again.trim() == number, "after a reload the confirmation shows {again:?}, not {number}");
+    ensure!(b.c.find(Locator::Css("p.error")).await.is_err(), "a reload of the confirmation shows an error");
     let shot = b.screenshot("browser-order-done.png").await?;
     say(&format!("browser test: ordered SharedHosting S as {number}; screenshot {}", shot.display()));
     Ok(number)
@@ -341,16 +347,26 @@ async fn phone_support(b: &Browser<'_>) -> anyhow::Result<()> {
     row.find(Locator::Css("button[type=submit]")).await?.click().await?;
     let code = b.wait_for("#auth-code").await?.text().await?;
     ensure!(code.contains("DEMO-AUTH") && code.contains(&domain), "no auth code for {domain} shown: {code:?}");
+    // a reload of the page with the code discloses nothing again (post/redirect/get)
+    b.c.refresh().await?;
+    let again = b.wait_for("#auth-code").await?.text().await?;
+    ensure!(again == code, "after a reload the page shows {again:?}");
     let shot = b.screenshot("browser-phone-support.png").await?;
     say(&format!(
         "browser test: support verified K1000001 and disclosed the auth code of {domain}; screenshot {}",
         shot.display()
     ));
+    // a tariff change for the next period (the early end later cancels it)
+    b.find("table#contracts select[name=tariff]").await?.select_by_value("shared-l").await.context("tariff")?;
+    b.click_and_load("table#contracts form[action$='/tariff-change'] button[type=submit]").await?;
+    let changes = b.wait_for("#tariff-changes").await?.text().await?;
+    ensure!(changes.contains("SharedHosting L"), "the scheduled change is not listed: {changes:?}");
     b.find("form[action='/staff/logout'] button").await?.click().await?;
     b.wait_for("#login").await?;
 
     b.login("K1000001", "demo-password-1").await?;
-    b.wait_for("table#contracts").await?;
+    let scheduled = b.wait_for("table#contracts .scheduled-change").await?.text().await?;
+    ensure!(scheduled.contains("SharedHosting L"), "the customer does not see the scheduled change: {scheduled:?}");
     b.open("/menu/phone").await?;
     let disclosures = b.wait_for("#disclosures").await?.text().await?;
     ensure!(
@@ -685,6 +701,109 @@ async fn backups(b: &Browser<'_>) -> anyhow::Result<()> {
     b.logout().await
 }
 
+/// The defects a new provider met in its first week (issue 16), walked as its customers would: a rejected
+/// limit keeps the chosen mode (1); the early end cancelled the scheduled tariff change and the contract page
+/// shows the end (2); a domain is added from the menu and shown as pending (8); deleting a mailbox asks first
+/// (9); error pages are the application's own, an expired form keeps its text, and a form sent after logout
+/// is sent after logging in again (11). Item 3 (reloads) is walked in the order and phone-support steps.
+async fn first_week(b: &Browser<'_>) -> anyhow::Result<()> {
+    // 1: 100 is refused; the form still has "with a limit" chosen, so correcting the number saves it
+    b.login("K1000002", "demo-password-2").await?;
+    b.wait_for("table#contracts").await?;
+    b.open("/menu/server").await?;
+    b.wait_for("form.limit-form").await?;
+    b.find("form.limit-form input[name=mode][value=on]").await?.click().await?;
+    b.fill("form.limit-form input[name=seconds]", "100").await?;
+    b.click_and_load("form.limit-form button[type=submit]").await?;
+    b.wait_for("#limit-error").await?;
+    let on = b.find("form.limit-form input[name=mode][value=on]").await?;
+    ensure!(on.is_selected().await?, "after the error the form no longer has the limit switched on");
+    b.fill("form.limit-form input[name=seconds]", "3600").await?;
+    b.click_and_load("form.limit-form button[type=submit]").await?;
+    b.wait_for("p.notice").await?;
+    let current = b.text(".current-limit").await?;
+    ensure!(current.contains("3600"), "after correcting to 3600 the page shows {current:?}");
+    let history = b.text(".limit-history").await?;
+    ensure!(history.contains("3600"), "the history lacks the change to 3600: {history:?}");
+    b.logout().await?;
+
+    // 2: the contract ended early under the guarantee: nothing scheduled survives, the page shows the end
+    b.login("K1000001", "demo-password-1").await?;
+    b.wait_for("table#contracts").await?;
+    ensure!(b.c.find(Locator::Css(".scheduled-change")).await.is_err(), "the tariff change survived the early end");
+    b.click_and_load("table#contracts a").await?;
+    b.wait_for("#contract-end").await?;
+    ensure!(
+        b.c.find(Locator::Css("#earliest-end")).await.is_err(),
+        "an ending contract shows an earliest ordinary end"
+    );
+    ensure!(b.c.find(Locator::Css("#scheduled-change")).await.is_err(), "the contract page shows the cancelled change");
+
+    // 9: deleting a mailbox asks first; cancel keeps it, confirming deletes it
+    b.open("/menu").await?;
+    let mailboxes = b.wait_for("#mailboxes").await?.text().await?;
+    b.click_and_load("#mailboxes form button.danger").await?;
+    let question = b.wait_for("#confirm-question").await?.text().await?;
+    ensure!(question.contains('@'), "the question does not name the mailbox: {question:?}");
+    b.click_and_load("#confirm-cancel").await?;
+    let still = b.wait_for("#mailboxes").await?.text().await?;
+    ensure!(still == mailboxes, "cancel changed the mailboxes: {still:?}");
+    b.click_and_load("#mailboxes form button.danger").await?;
+    b.wait_for("#confirm-yes").await?;
+    b.click_and_load("#confirm-yes").await?;
+    b.wait_for("p.notice").await?;
+    ensure!(b.path().await? == "/menu", "after deleting the browser is on {}", b.here().await);
+
+    // 11: an unknown address is our page, in German, with a way back
+    b.open("/menu/gibt-es-nicht").await?;
+    let heading = b.wait_for("#error-heading").await?.text().await?;
+    ensure!(heading == "Seite nicht gefunden", "the 404 page says {heading:?}");
+    b.click_and_load("#error-back").await?;
+    ensure!(b.path().await? == "/menu", "the way back leads to {}", b.here().await);
+    // an expired form (its token replaced, as after a browser restart) comes back with its text
+    b.open("/menu/service").await?;
+    b.wait_for("#new-case").await?;
+    b.fill("#subject", "Abgelaufenes Formular").await?;
+    b.fill("#text", "Erste Zeile\nZweite Zeile").await?;
+    b.c.execute("document.querySelectorAll('input[name=csrf]').forEach(i => i.value = '0'.repeat(64));", vec![])
+        .await?;
+    b.click_and_load("#new-case button[type=submit]").await?;
+    b.wait_for("#resend-form").await?;
+    let kept = b.text(".resend-fields").await?;
+    ensure!(kept.contains("Zweite Zeile"), "the expired form lost its text: {kept:?}");
+    b.click_and_load("#resend-submit").await?;
+    b.wait_for("p.notice").await?;
+    ensure!(b.path().await?.starts_with("/menu/service/"), "resending did not open the request: {}", b.here().await);
+    // a form sent after the session ended elsewhere rides through the login
+    b.open("/menu/service").await?;
+    b.wait_for("#new-case").await?;
+    b.fill("#subject", "Nach dem Abmelden").await?;
+    b.fill("#text", "Dieser Text geht nicht verloren.").await?;
+    b.c.delete_cookie("hw_session").await?;
+    b.click_and_load("#new-case button[type=submit]").await?;
+    b.wait_for("#session-ended").await?;
+    b.fill("#login", "K1000001").await?;
+    b.fill("#password", "demo-password-1").await?;
+    b.click_and_load("main form.form button[type=submit]").await?;
+    let kept = b.wait_for(".resend-fields").await?.text().await?;
+    ensure!(kept.contains("Dieser Text geht nicht verloren."), "the form did not survive the login: {kept:?}");
+    b.click_and_load("#resend-submit").await?;
+    let case = b.wait_for("main").await?.text().await?;
+    ensure!(case.contains("Nach dem Abmelden"), "the request sent after the login is not shown: {}", b.here().await);
+    b.logout().await?;
+
+    // 8: a customer without a domain adds one from the menu; it shows as pending
+    b.login("K1000002", "demo-password-2").await?;
+    b.wait_for("#add-domain").await?;
+    b.fill("#new-domain", "Browser-Neu.de").await?;
+    b.click_and_load("#add-domain button[type=submit]").await?;
+    let pending = b.wait_for("#domain-orders").await?.text().await?;
+    ensure!(pending.contains("browser-neu.de") && pending.contains("wird eingerichtet"), "not pending: {pending:?}");
+    let shot = b.screenshot("browser-first-week.png").await?;
+    say(&format!("browser test: issue 16 items 1, 2, 8, 9, 11 walked; screenshot {}", shot.display()));
+    b.logout().await
+}
+
 async fn staff_logout_from_anywhere(b: &Browser<'_>) -> anyhow::Result<()> {
     b.open("/staff").await?;
     staff_logout(b).await
@@ -701,6 +820,7 @@ async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     mail_setup(b).await.context("mail setup")?;
     giveaway(b).await.context("giveaway")?;
     backups(b).await.context("backups")?;
+    first_week(b).await.context("issue 16: the first week's defects")?;
     Ok(())
 }
 
