@@ -47,14 +47,30 @@ impl LoginRequired {
 /// The largest form the middleware keeps (the body limit of the whole application).
 const FORM_LIMIT: usize = 1024 * 1024;
 
+/// A path on this site, never another host: one leading slash, and neither the path nor its percent-decoded
+/// form starts with `//` or `/\`, or holds a backslash, whitespace or control character (browsers strip tabs
+/// and newlines and read `\` as `/`, which turns `/<TAB>/evil.example` into `//evil.example`).
+pub(crate) fn same_site_path(s: &str) -> Option<&str> {
+    fn plain(p: &str) -> bool {
+        p.starts_with('/')
+            && !p.starts_with("//")
+            && !p.contains('\\')
+            && !p.chars().any(|c| c.is_whitespace() || c.is_control())
+    }
+    let decoded = percent_decode(s);
+    (plain(s) && plain(&decoded)).then_some(s)
+}
+
+/// `%XX` decoded twice, so double-encoded forms are seen too (invalid escapes and bytes stay as they are).
+fn percent_decode(s: &str) -> String {
+    let once = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    once(&once(s))
+}
+
 /// A path on this site that a login may lead back to: starts with `prefix` (`/menu`, `/staff`), one leading
 /// slash, no backslash, no whitespace or control characters — never another host.
 pub(crate) fn local_path<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let ok = s.starts_with(prefix)
-        && s.starts_with('/')
-        && !s.starts_with("//")
-        && !s.contains('\\')
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    let ok = s.starts_with(prefix) && same_site_path(s).is_some();
     let rest = &s[prefix.len().min(s.len())..];
     // `/menu` itself, or below it (`/menu/…`, `/menu?…`, `/menu#…`), not `/menuevil`
     let boundary = rest.is_empty() || rest.starts_with(['/', '?', '#']);
@@ -263,6 +279,43 @@ mod tests {
         ] {
             assert_eq!(local_path(bad, "/menu"), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn same_site_paths_refuse_every_known_bypass() {
+        for good in ["/", "/menu", "/blog/post-1?x=1#y", "/menu/backups/1?path=htdocs%2Fa.txt"] {
+            assert_eq!(same_site_path(good), Some(good), "{good}");
+        }
+        let bad = [
+            "//evil.example",
+            "///evil.example",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/ /evil.example",
+            "/%09/evil.example",
+            "/%0a/evil.example",
+            "/%0d/evil.example",
+            "/%2f/evil.example",
+            "/%2F%2Fevil.example",
+            "/%5c/evil.example",
+            "/%5C%5Cevil.example",
+            "/%252f/evil.example",
+            "/%2509/evil.example",
+            "https://evil.example",
+            "http:/evil.example",
+            "evil.example",
+            "",
+            "javascript:alert(1)",
+            "/\u{0}/evil.example",
+            "/\u{2028}/evil.example",
+        ];
+        for b in bad {
+            assert_eq!(same_site_path(b), None, "{b:?}");
+        }
+        assert!(bad.len() >= 20);
     }
 
     #[test]

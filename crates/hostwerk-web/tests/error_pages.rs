@@ -185,3 +185,39 @@ async fn a_page_that_needed_a_login_is_shown_after_it() {
         .await;
     assert_eq!(location(&r), "/staff/admin/nodes");
 }
+
+/// Issue 17, item 4 (part): the language switch's `back` accepts only same-site paths (the reported
+/// `/%09/evil.example` and other bypass forms go to `/`), and every answer carries the security headers.
+#[tokio::test]
+async fn the_language_switch_never_leads_off_site_and_headers_are_set() {
+    let app = TestApp::spawn().await;
+    let b = app.browser();
+    for back in [
+        "/%09/evil.example",
+        "/\t/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "/%2F%2Fevil.example",
+        "/%5Cevil.example",
+        "/%252F/evil.example",
+        "https://evil.example/",
+        "/\n/evil.example",
+    ] {
+        let r = b.client.get(app.url("/lang/en")).query(&[("back", back)]).send().await.unwrap();
+        assert_eq!(location(&r), "/", "{back:?}");
+    }
+    let r = b.client.get(app.url("/lang/en")).query(&[("back", "/blog?x=1")]).send().await.unwrap();
+    assert_eq!(location(&r), "/blog?x=1");
+    for path in ["/", "/login", "/gibt-es-nicht", "/api/v1/tariffs", "/static/app.css"] {
+        let r = b.get(path).await;
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert!(h.get("strict-transport-security").is_none(), "no HSTS over plain HTTP");
+    }
+    let https = TestApp::spawn_with(|c| c.public_url = "https://panel.hostwerk.example".into()).await;
+    let r = https.browser().get("/").await;
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+}

@@ -55,10 +55,7 @@ struct Back {
 async fn switch_language(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<Back>) -> Response {
     let lang = hostwerk_domain::Language::parse(&code).unwrap_or_default();
     // Only paths on this site, never another host.
-    let back = q
-        .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or_else(|| "/".into());
+    let back = q.back.filter(|b| crate::error_pages::same_site_path(b).is_some()).unwrap_or_else(|| "/".into());
     redirect_with_cookies(&back, &[lang_cookie(&state, lang)])
 }
 
