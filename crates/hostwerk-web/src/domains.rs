@@ -7,12 +7,8 @@ use hostwerk_domain::DomainName;
 use hostwerk_store::{Actor, Customer, DomainOrder, PendingDomainOrder, StaffUser};
 
 use crate::i18n::t;
-use crate::service::{admin_only, ServiceError};
+use crate::service::{admin_only, invalid, parse_reason, ServiceError};
 use crate::AppState;
-
-fn invalid(e: impl std::fmt::Display) -> ServiceError {
-    ServiceError::Invalid(e.to_string())
-}
 
 /// The customer asks for `domain` on their contract `contract_id`.
 pub async fn request_domain(
@@ -77,10 +73,7 @@ pub async fn reject_order(
     reason: &str,
 ) -> Result<String, ServiceError> {
     admin_only(staff)?;
-    let reason = reason.trim();
-    if reason.chars().count() < 5 || reason.chars().count() > 500 {
-        return Err(ServiceError::Invalid("a reason of 5 to 500 characters is required".into()));
-    }
+    let reason = parse_reason(reason)?;
     let (customer_id, name) = state.store.reject_domain_order(order_id, reason).await?;
     let customer = state.store.customer(customer_id).await?;
     state

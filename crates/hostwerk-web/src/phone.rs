@@ -342,10 +342,7 @@ pub async fn disclose_auth_code(
     reason: &str,
 ) -> Result<AuthCodeDisclosed, ServiceError> {
     let (customer, call) = require_call(state, staff, number).await?;
-    let reason = reason.trim();
-    if reason.chars().count() < 5 || reason.chars().count() > 500 {
-        return Err(ServiceError::Invalid("a reason of 5 to 500 characters is required".into()));
-    }
+    let reason = crate::service::parse_reason(reason)?;
     let (domain, code) = state.store.domain_auth_code(customer.id, domain_id).await?;
     let id = state
         .store

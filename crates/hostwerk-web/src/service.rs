@@ -58,8 +58,19 @@ impl From<crate::passwords::HashError> for ServiceError {
     }
 }
 
-fn invalid(e: impl std::fmt::Display) -> ServiceError {
+pub(crate) fn invalid(e: impl std::fmt::Display) -> ServiceError {
     ServiceError::Invalid(e.to_string())
+}
+
+/// A staff member's reason for an action the customer is told about (an auth-code disclosure, a rejected
+/// domain order): 5 to 500 characters after trimming.
+pub(crate) fn parse_reason(reason: &str) -> Result<&str, ServiceError> {
+    let reason = reason.trim();
+    if (5..=500).contains(&reason.chars().count()) {
+        Ok(reason)
+    } else {
+        Err(ServiceError::Invalid("a reason of 5 to 500 characters is required".into()))
+    }
 }
 
 /// What the order form (or `POST /api/v1/orders`) sends.
