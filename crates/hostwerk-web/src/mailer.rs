@@ -13,6 +13,8 @@ pub struct Mailer {
     store: Store,
     from: String,
     smtp: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// The demo keeps secrets in the outbox: it has no SMTP relay, and the outbox is how its mails arrive.
+    keep_secrets: bool,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -29,7 +31,7 @@ impl Mailer {
                 .timeout(Some(std::time::Duration::from_secs(20)))
                 .build()
         });
-        Self { store, from: config.mail_from.clone(), smtp }
+        Self { store, from: config.mail_from.clone(), smtp, keep_secrets: config.demo }
     }
 
     /// Records the mail and, with SMTP configured, delivers it in the background.
@@ -40,8 +42,30 @@ impl Mailer {
     }
 
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), StoreError> {
+        self.deliver(to, subject, body, body).await
+    }
+
+    /// Sends a mail that carries a usable secret (a reset link, an invitation link): the recipient gets it,
+    /// but the outbox, which staff read, keeps the text with the secret replaced by a notice (issue 17).
+    /// Only the demo, whose mails arrive nowhere else, keeps the secret in the outbox.
+    pub async fn send_secret(
+        &self,
+        to: &str,
+        lang: hostwerk_domain::Language,
+        subject: &str,
+        body: &str,
+        secret: &str,
+    ) -> Result<(), StoreError> {
+        if self.keep_secrets || secret.is_empty() {
+            return self.deliver(to, subject, body, body).await;
+        }
+        let recorded = body.replace(secret, &crate::i18n::t(lang, "mail.secret_redacted"));
+        self.deliver(to, subject, &recorded, body).await
+    }
+
+    async fn deliver(&self, to: &str, subject: &str, recorded: &str, body: &str) -> Result<(), StoreError> {
         let status = if self.smtp.is_some() { "queued" } else { "stored" };
-        let id = self.store.enqueue_mail(to, subject, body, status).await?;
+        let id = self.store.enqueue_mail(to, subject, recorded, status).await?;
         let Some(transport) = self.smtp.clone() else {
             tracing::info!(to, subject, "mail stored in the outbox (no SMTP relay configured)");
             return Ok(());

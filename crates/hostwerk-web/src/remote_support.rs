@@ -23,9 +23,10 @@ pub async fn invite(state: &AppState, staff: &StaffUser, number: &str) -> Result
         .replace("{staff}", &staff.display_name)
         .replace("{tool}", &state.config.remote_support.tool_name)
         .replace("{hours}", &hours.to_string());
+    let subject = t(lang, "mail.remote_invite.subject");
     state
         .mailer
-        .send(customer.email.as_str(), &t(lang, "mail.remote_invite.subject"), &format!("{body}\n\n{link}\n"))
+        .send_secret(customer.email.as_str(), lang, &subject, &format!("{body}\n\n{link}\n"), &token.raw)
         .await?;
     state
         .store
