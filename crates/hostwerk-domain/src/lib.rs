@@ -26,7 +26,7 @@ pub mod tariff;
 pub use calendar::{add_months, format_berlin_date, format_berlin_datetime};
 pub use contract::{BillingPeriod, ContractStatus, SystemUser};
 pub use customer::{CustomerName, CustomerNumber, PostalAddress};
-pub use email::EmailAddress;
+pub use email::{EmailAddress, MailboxName};
 pub use hostname::DomainName;
 pub use language::Language;
 pub use money::Cents;

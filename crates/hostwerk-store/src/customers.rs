@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 use hostwerk_domain::{
-    BillingPeriod, Cents, ContractStatus, CustomerNumber, DomainName, EmailAddress, Language, PostalAddress,
-    ProcessLimit, SystemUser, TariffFamily, TariffId,
+    BillingPeriod, Cents, ContractStatus, CustomerNumber, DomainName, EmailAddress, Language, MailboxName,
+    PostalAddress, ProcessLimit, SystemUser, TariffFamily, TariffId,
 };
 use sqlx::{Any, AnyConnection, Transaction};
 
@@ -409,7 +409,7 @@ impl Store {
         &self,
         customer: CustomerId,
         domain_id: i64,
-        local_part: &str,
+        local_part: &MailboxName,
     ) -> Result<Mailbox, StoreError> {
         let row = sqlx::query("SELECT contract_id, name FROM domains WHERE id = $1 AND customer_id = $2")
             .bind(domain_id)
@@ -419,8 +419,8 @@ impl Store {
             .ok_or(StoreError::NotFound)?;
         let contract_id = get_i64(&row, "contract_id")?;
         let domain = get_str(&row, "name")?;
-        let address = EmailAddress::parse(&format!("{}@{domain}", local_part.trim().to_lowercase()))
-            .map_err(|_| StoreError::Conflict("the mailbox name may use letters, digits and . _ - +".into()))?;
+        let domain = DomainName::parse(&domain).map_err(|e| corrupt("domain name", e))?;
+        let address = local_part.at(&domain);
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO mailboxes (customer_id, contract_id, domain_id, address, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )

@@ -33,7 +33,8 @@ async fn versions_move_with_the_data(store: Store) {
     };
     let domain = store.add_domain(dora.id, contract_id, &DomainName::parse("dora.de").unwrap(), "AUTH").await.unwrap();
     step(seen(&store, &session).await, "a domain added", true, false);
-    let mailbox = store.add_mailbox(dora.id, domain.id, "info").await.unwrap();
+    let mailbox =
+        store.add_mailbox(dora.id, domain.id, &hostwerk_domain::MailboxName::parse("info").unwrap()).await.unwrap();
     step(seen(&store, &session).await, "a mailbox added", true, false);
     store.delete_mailbox(dora.id, mailbox.id).await.unwrap();
     step(seen(&store, &session).await, "a mailbox deleted", true, false);

@@ -75,10 +75,11 @@ async fn story(store: Store) {
     assert_eq!(c.node.as_deref(), Some("web001"));
     assert_eq!(c.period_price().get(), 899 * 12);
     let domain = store.add_domain(anna.id, c.id, &DomainName::parse("anna.de").unwrap(), "AUTH-1").await.unwrap();
-    let mailbox = store.add_mailbox(anna.id, domain.id, "info").await.unwrap();
+    let mailbox =
+        store.add_mailbox(anna.id, domain.id, &hostwerk_domain::MailboxName::parse("info").unwrap()).await.unwrap();
     assert_eq!(mailbox.address.as_str(), "info@anna.de");
     store.add_domain(anna.id, c.id, &DomainName::parse("aaa-anna.de").unwrap(), "AUTH-2").await.unwrap();
-    store.add_mailbox(anna.id, domain.id, "abuse").await.unwrap();
+    store.add_mailbox(anna.id, domain.id, &hostwerk_domain::MailboxName::parse("abuse").unwrap()).await.unwrap();
     // the dashboard's overview: the same rows as the single lists, in the same order, seen at once
     let overview = store.overview(anna.id).await.unwrap();
     assert_eq!(overview.contracts.len(), 1);
@@ -90,11 +91,17 @@ async fn story(store: Store) {
     let addresses: Vec<_> = overview.mailboxes.iter().map(|m| m.address.as_str().to_owned()).collect();
     assert_eq!(addresses, ["abuse@anna.de", "info@anna.de"]);
     assert!(store.overview(bert.id).await.unwrap().domains.is_empty(), "scoped to the customer");
-    assert!(matches!(store.add_mailbox(anna.id, domain.id, "info").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.add_mailbox(anna.id, domain.id, &hostwerk_domain::MailboxName::parse("info").unwrap()).await,
+        Err(StoreError::Conflict(_))
+    ));
 
     // scoping: Bert reaches none of Anna's rows
     assert!(matches!(store.contract(bert.id, c.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.add_mailbox(bert.id, domain.id, "evil").await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.add_mailbox(bert.id, domain.id, &hostwerk_domain::MailboxName::parse("evil").unwrap()).await,
+        Err(StoreError::NotFound)
+    ));
     assert!(matches!(store.delete_mailbox(bert.id, mailbox.id).await, Err(StoreError::NotFound)));
     assert!(matches!(
         store.add_domain(bert.id, c.id, &DomainName::parse("bert.de").unwrap(), "x").await,

@@ -144,8 +144,8 @@ async fn seed_customer(
             )
             .await?;
         for m in mailboxes.iter().filter(|m| m.ends_with(&format!("@{d}"))) {
-            let local = m.split('@').next().unwrap_or("");
-            store.add_mailbox(customer.id, domain.id, local).await?;
+            let local = hostwerk_domain::MailboxName::parse(m.split('@').next().unwrap_or("")).map_err(data)?;
+            store.add_mailbox(customer.id, domain.id, &local).await?;
         }
     }
     Ok(())
@@ -212,4 +212,41 @@ pub async fn seed_backups(store: &Store, mail_root: &str) -> Result<(), DemoErro
         }
     }
     Ok(())
+}
+
+/// A start without `--demo` on a database that `--demo` seeded: every demo login that still has its published
+/// password is disabled (issue 17). Staff accounts are deactivated; customers get an unusable password
+/// (the password reminder sets a new one) and, where it is the published one, an unusable telephone
+/// password; all their sessions and API tokens end. Returns the logins it disabled, for the start message.
+pub async fn disable_published_logins(store: &Store) -> Result<Vec<&'static str>, DemoError> {
+    use crate::passwords::verify_password;
+    use hostwerk_store::Subject;
+    let mut disabled = Vec::new();
+    for l in LOGINS {
+        let unusable = || async { hash_password(&hostwerk_store::token::new_token().raw).await.map_err(data) };
+        let subject = if CustomerNumber::parse(l.login).is_ok() {
+            let Ok(c) = store.customer_credentials(l.login).await else { continue };
+            if !verify_password(l.password, Some(c.password_hash)).await {
+                continue;
+            }
+            store.set_customer_password_hash(c.id, &unusable().await?).await?;
+            let phone = store.customer_phone_password_hash(c.id).await?;
+            if verify_password(DEMO_PHONE_PASSWORD, Some(phone)).await {
+                store.set_customer_phone_password_hash(c.id, &unusable().await?).await?;
+            }
+            Subject::Customer(c.id)
+        } else {
+            let Ok(login) = StaffLogin::parse(l.login) else { continue };
+            let Ok(c) = store.staff_credentials(&login).await else { continue };
+            if !c.active || !verify_password(l.password, Some(c.password_hash)).await {
+                continue;
+            }
+            store.set_staff_active(c.id, false).await?;
+            Subject::Staff(c.id)
+        };
+        store.end_all_sessions(subject).await?;
+        store.audit(&hostwerk_store::Actor::system("serve without --demo"), "demo.login_disabled", l.login, "").await?;
+        disabled.push(l.login);
+    }
+    Ok(disabled)
 }
