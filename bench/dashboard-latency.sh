@@ -71,7 +71,7 @@ trap 'exit 130' INT TERM
 start_server() {
     local name=$1 config=$2 dir="$work/$1"
     mkdir -p "$dir"
-    local args=(serve --demo --listen 127.0.0.1:0 --data-dir "$dir/data")
+    local args=(serve --demo --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --data-dir "$dir/data")
     [[ -n "$config" ]] && args+=(--config "$config")
     "$hw" "${args[@]}" >"$dir/server.out" 2>"$dir/server.log" &
     local pid=$!
@@ -88,21 +88,33 @@ start_server() {
         sleep 0.1
     done
     [[ -n "$base" ]] || die "the $name server did not report its address within 30 s"
+    local metrics=""
+    for _ in $(seq 1 100); do
+        if [[ "$(cat "$dir/server.out")" =~ metrics\ on\ (http://[^[:space:]]+)/metrics ]]; then
+            metrics=${BASH_REMATCH[1]}
+            break
+        fi
+        sleep 0.1
+    done
+    [[ -n "$metrics" ]] || die "the $name server did not report its metrics address"
+
     version=$(awk 'NR == 1 { print $2 }' "$dir/server.out")
     curl -fsS -o /dev/null "$base/healthz" || die "GET /healthz failed ($name)"
 
-    # log in once: GET /login sets hw_csrf and embeds the same token in the form
-    local jar="$dir/cookies.txt" csrf location session code
+    # log in once: GET /login sets hw_csrf and embeds the form token (bound to that cookie) in the form
+    local jar="$dir/cookies.txt" csrf browser location session code
     curl -fsS -c "$jar" -b "$jar" -o "$dir/login.html" "$base/login" || die "GET /login failed ($name)"
-    csrf=$(awk '$6 == "hw_csrf" { print $7 }' "$jar")
-    [[ -n "$csrf" ]] || die "GET /login set no hw_csrf cookie ($name)"
+    browser=$(awk '$6 == "hw_csrf" { print $7 }' "$jar")
+    [[ -n "$browser" ]] || die "GET /login set no hw_csrf cookie ($name)"
+    csrf=$(grep -o 'name="csrf" value="[0-9a-f]*"' "$dir/login.html" | head -n 1 | sed 's/.*value="//; s/"$//')
+    [[ -n "$csrf" ]] || die "GET /login has no form token ($name)"
     location=$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{http_code} %{redirect_url}' \
         --data-urlencode "csrf=$csrf" --data-urlencode "login=$login" --data-urlencode "password=$password" \
         "$base/login") || die "POST /login failed ($name)"
     [[ "$location" == 30?" $base/menu" ]] || die "POST /login did not redirect to /menu (got: $location, $name)"
     session=$(awk '$6 == "hw_session" { print $7 }' "$jar")
     [[ -n "$session" ]] || die "POST /login set no hw_session cookie ($name)"
-    local cookie="Cookie: hw_session=$session; hw_csrf=$csrf"
+    local cookie="Cookie: hw_session=$session; hw_csrf=$browser"
 
     # The dashboard must really be the logged-in page, not a redirect to /login.
     code=$(curl -sS -o "$dir/menu.html" -w '%{http_code}' -H "$cookie" "$base/menu") || die "GET /menu failed ($name)"
@@ -112,9 +124,10 @@ start_server() {
     printf -v "${name}_base" '%s' "$base"
     printf -v "${name}_cookie" '%s' "$cookie"
     printf -v "${name}_pid" '%s' "$pid"
+    printf -v "${name}_metrics" '%s' "$metrics"
 }
 
-# cache_counts BASE: "hits misses" of the dashboard cache from /metrics
+# cache_counts METRICS_BASE: "hits misses" of the dashboard cache from /metrics (its own listen address)
 cache_counts() {
     curl -fsS "$1/metrics" | awk '/^hostwerk_dashboard_cache_total\{result="hit"\}/ { h = $2 }
         /^hostwerk_dashboard_cache_total\{result="miss"\}/ { m = $2 } END { print h + 0, m + 0 }'
@@ -124,7 +137,7 @@ printf 'dashboard_cache_mib = 0\n' >"$work/uncached.toml"
 start_server served ""
 start_server uncached "$work/uncached.toml"
 # shellcheck disable=SC2154 # set by start_server through printf -v
-read -r hits0 misses0 <<<"$(cache_counts "$served_base")"
+read -r hits0 misses0 <<<"$(cache_counts "$served_metrics")"
 
 # --- wrk
 # to_ms VALUE: wrk's "850.12us" / "1.23ms" / "1.05s" / "2.00m" in milliseconds
@@ -204,8 +217,8 @@ for server in served uncached; do
         die "GET /menu failed after the run ($server)"
     [[ "$code" == 200 ]] || die "after the run GET /menu answered $code: the session did not last the run ($server)"
 done
-read -r hits1 misses1 <<<"$(cache_counts "$served_base")"
-read -r uhits umisses <<<"$(cache_counts "$uncached_base")"
+read -r hits1 misses1 <<<"$(cache_counts "$served_metrics")"
+read -r uhits umisses <<<"$(cache_counts "$uncached_metrics")"
 
 mh50=$(median "${h50[@]}") mh99=$(median "${h99[@]}") mhrps=$(median "${hrps[@]}")
 ms50=$(median "${s50[@]}") ms99=$(median "${s99[@]}") msrps=$(median "${srps[@]}")

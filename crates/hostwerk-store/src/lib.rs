@@ -8,6 +8,7 @@ mod audit;
 mod backups;
 mod blog;
 mod cases;
+mod confirmations;
 mod customers;
 mod error;
 mod limits;
@@ -34,6 +35,7 @@ pub use cases::{
     Author, CaseDetail, CaseEvent, CaseFilter, CaseScope, CaseSummary, LedgerEntry, NewCaseEvent, NewProposal,
     Proposal, ProposalEffect, Refund,
 };
+pub use confirmations::{ConfirmationPurpose, EmailConfirmation};
 pub use error::StoreError;
 pub use limits::{NewProcessKill, NodeLimit, ProcessKill, ProcessLimitChange};
 pub use phone::{

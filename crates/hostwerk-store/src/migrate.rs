@@ -66,6 +66,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "customer name search",
         sql: Shared(include_str!("../migrations/0010_customer_name_search.sql")),
     },
+    Migration {
+        version: 11,
+        name: "e-mail confirmations",
+        sql: Shared(include_str!("../migrations/0011_email_confirmations.sql")),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

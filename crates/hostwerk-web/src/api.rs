@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/staff/auth/token", post(staff_token).delete(revoke_token))
         .route("/tariffs", get(list_tariffs))
         .route("/orders", post(order))
+        .route("/orders/confirm", post(confirm_order))
         .route("/password-reminder", post(reminder))
         .route("/me", get(me).patch(update_me))
         .route("/me/password", post(change_password))
@@ -69,6 +70,7 @@ pub(crate) fn routes() -> Router<AppState> {
         revoke_token,
         list_tariffs,
         order,
+        confirm_order,
         reminder,
         me,
         update_me,
@@ -205,15 +207,39 @@ struct OrderResponse {
     customer_number: String,
 }
 
-/// Orders a tariff as a new customer (public).
+#[derive(Debug, Serialize, ToSchema)]
+struct OrderAccepted {
+    /// Always `confirmation_sent`: the address gets a mail (a link that places the order, or, where the
+    /// address has an account already, a note to its owner). The answer does not say which.
+    status: &'static str,
+}
+
+/// Takes an order as a new customer (public); it is placed when the link mailed to the address is confirmed.
 #[utoipa::path(post, path = "/api/v1/orders", request_body = OrderInput,
-    responses((status = 201, body = OrderResponse), (status = 422, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 202, body = OrderAccepted), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn order(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(input): ApiJson<OrderInput>,
+) -> Result<(StatusCode, Json<OrderAccepted>), ApiError> {
+    service::place_order(&state, &input, ip).await?;
+    Ok((StatusCode::ACCEPTED, Json(OrderAccepted { status: "confirmation_sent" })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+struct OrderConfirmation {
+    /// The token of the link in the order's mail.
+    token: String,
+}
+
+/// Places an order whose address was confirmed: the token from the mailed link.
+#[utoipa::path(post, path = "/api/v1/orders/confirm", request_body = OrderConfirmation,
+    responses((status = 201, body = OrderResponse), (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn confirm_order(
+    State(state): State<AppState>,
+    ApiJson(c): ApiJson<OrderConfirmation>,
 ) -> Result<(StatusCode, Json<OrderResponse>), ApiError> {
-    let customer = service::place_order(&state, &input, ip).await?;
+    let customer = service::confirm_order(&state, &c.token).await?;
     Ok((StatusCode::CREATED, Json(OrderResponse { customer_number: customer.number.to_string() })))
 }
 
@@ -269,21 +295,36 @@ async fn me(ApiCustomer(c): ApiCustomer) -> Json<CustomerDto> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 struct ProfileUpdate {
+    /// A new address is not set at once: it gets a link that makes the change (`email_confirmation_sent`).
     email: Option<String>,
     language: Option<String>,
+    /// The current password; required when `email` changes.
+    current_password: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ProfileChanged {
+    #[serde(flatten)]
+    customer: CustomerDto,
+    /// Whether a confirmation link went to the new address.
+    email_confirmation_sent: bool,
 }
 
 /// Changes e-mail address and/or language.
-#[utoipa::path(patch, path = "/api/v1/me", request_body = ProfileUpdate, responses((status = 200, body = CustomerDto), (status = 422, body = ErrorBody)))]
+#[utoipa::path(patch, path = "/api/v1/me", request_body = ProfileUpdate, responses((status = 200, body = ProfileChanged), (status = 422, body = ErrorBody)))]
 async fn update_me(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
     ApiJson(u): ApiJson<ProfileUpdate>,
-) -> Result<Json<CustomerDto>, ApiError> {
+) -> Result<Json<ProfileChanged>, ApiError> {
     let email = u.email.unwrap_or_else(|| c.email.to_string());
     let language = u.language.unwrap_or_else(|| c.language.to_string());
-    let updated = service::update_profile(&state, &c, &email, &language).await?;
-    Ok(Json(CustomerDto::from(&updated)))
+    let current = u.current_password.unwrap_or_default();
+    let change = service::update_profile(&state, &c, &email, &language, &current).await?;
+    Ok(Json(ProfileChanged {
+        customer: CustomerDto::from(&change.customer),
+        email_confirmation_sent: change.confirmation_sent,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -417,7 +458,7 @@ struct NewMailbox {
 }
 
 /// Creates a mailbox on one of the customer's domains.
-#[utoipa::path(post, path = "/api/v1/mailboxes", request_body = NewMailbox, responses((status = 201), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/mailboxes", request_body = NewMailbox, responses((status = 201), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_mailbox(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,

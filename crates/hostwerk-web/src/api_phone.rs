@@ -259,13 +259,21 @@ struct PinResponse {
     expires_at: String,
 }
 
-/// Creates a temporary phone PIN (replacing an earlier one).
-#[utoipa::path(post, path = "/api/v1/me/phone-pin", responses((status = 201, body = PinResponse)))]
+#[derive(Debug, Deserialize, ToSchema)]
+struct PinRequest {
+    /// The customer-menu password.
+    current_password: String,
+}
+
+/// Creates a temporary phone PIN (replacing an earlier one); needs the customer-menu password.
+#[utoipa::path(post, path = "/api/v1/me/phone-pin", request_body = PinRequest,
+    responses((status = 201, body = PinResponse), (status = 422, body = ErrorBody)))]
 async fn create_pin(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
+    ApiJson(r): ApiJson<PinRequest>,
 ) -> Result<(StatusCode, Json<PinResponse>), ApiError> {
-    let (pin, expires) = phone::create_phone_pin(&state, &c).await?;
+    let (pin, expires) = phone::create_phone_pin(&state, &c, &r.current_password).await?;
     Ok((StatusCode::CREATED, Json(PinResponse { pin, expires_at: expires.to_rfc3339() })))
 }
 

@@ -63,12 +63,42 @@ pub(crate) fn lang_cookie(state: &AppState, lang: Language) -> String {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
-        Ok(ClientIp(ip))
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
+        Ok(ClientIp(client_ip(peer, &parts.headers, &state.config.trusted_proxies)))
     }
+}
+
+/// The client behind `peer`: the peer itself, unless it is a trusted proxy; then the last address of
+/// `X-Forwarded-For` (all its fields, in order) that is not a trusted proxy. An entry that is not an address
+/// ends the walk: the hop that wrote it is taken as the client (a proxy does not write garbage; a client
+/// can, and must not pick its own bucket by it).
+pub(crate) fn client_ip(peer: IpAddr, headers: &axum::http::HeaderMap, trusted: &[crate::config::ProxyNet]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .flat_map(|v| v.to_str().unwrap_or("").split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        match hop.parse::<IpAddr>().or_else(|_| hop.parse::<SocketAddr>().map(|s| s.ip())) {
+            Ok(ip) => {
+                client = ip.to_canonical();
+                if !is_trusted(client) {
+                    return client;
+                }
+            }
+            Err(_) => return client,
+        }
+    }
+    client
 }
 
 /// Language and CSRF token of the current page.

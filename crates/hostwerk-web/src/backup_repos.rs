@@ -167,10 +167,10 @@ pub fn list_dir(repo: &Repository, snapshot: &str, path: &Path) -> Result<Vec<Di
     Ok(out)
 }
 
-/// What `path` is in a snapshot: `Some(true)` a folder, `Some(false)` a file or link, `None` absent.
-pub fn kind_of(repo: &Repository, snapshot: &str, path: &Path) -> Result<Option<bool>, RepoError> {
+/// What `path` is in a snapshot (`None`: absent).
+pub fn kind_of(repo: &Repository, snapshot: &str, path: &Path) -> Result<Option<NodeKind>, RepoError> {
     let root = tree_of(repo, snapshot)?;
-    Ok(find_node_or_none(repo, &root, path)?.map(|n| n.kind == NodeKind::Dir))
+    Ok(find_node_or_none(repo, &root, path)?.map(|n| n.kind))
 }
 
 /// Writes a file's content, or a folder as a gzip-compressed tar, to `out`.

@@ -1077,11 +1077,22 @@ pub async fn download(
         locate(state, customer, contract_id, snapshot, mailbox, path).await?;
     let repos: Arc<Repos> = state.backup_repos.clone();
     let (sid, abs2) = (snap.snapshot_id.clone(), abs.clone());
-    let is_dir = backup_repos::with_repo(repos.clone(), node.clone(), move |repo| {
+    let kind = backup_repos::with_repo(repos.clone(), node.clone(), move |repo| {
         backup_repos::kind_of(repo, &sid, std::path::Path::new(&abs2))
     })
     .await?
     .ok_or(ServiceError::NotFound)?;
+    // Only files and folders have content to download; a link (or a pipe, a device) is refused before the
+    // answer starts, instead of a 200 whose body then breaks (issue 17).
+    let is_dir = match kind {
+        hostwerk_backup::tree::NodeKind::Dir => true,
+        hostwerk_backup::tree::NodeKind::File => false,
+        _ => {
+            return Err(ServiceError::Conflict(
+                "this entry is a link or a special file: it has no content to download, but it can be restored".into(),
+            ))
+        }
+    };
     let base = if path.is_root() { contract.system_user.as_str().to_owned() } else { path.name().to_owned() };
     let filename = if is_dir { format!("{base}.tar.gz") } else { base };
     let (tx, rx) = tokio::sync::mpsc::channel(8);

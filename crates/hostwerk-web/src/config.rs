@@ -48,6 +48,45 @@ pub struct Config {
     pub comments_per_minute: u32,
     /// Backups: the nightly window, caps, the repositories of the webservers.
     pub backup: BackupConfig,
+    /// Reverse proxies in front of the panel (addresses or networks, e.g. `["127.0.0.1", "10.0.0.0/8"]`): only
+    /// from these peers is `X-Forwarded-For` believed, and the client is its last address that is not one of
+    /// them. Rate limits key on that client. Empty (the default): the TCP peer is the client.
+    pub trusted_proxies: Vec<ProxyNet>,
+    /// Set by `hostwerk serve --demo`, never by the file: the outbox keeps the secrets of mails (reset and
+    /// invitation links), because the demo delivers mail nowhere else.
+    #[serde(skip)]
+    pub demo: bool,
+}
+
+/// One entry of `trusted_proxies`: an address (`10.0.0.5`) or a network (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ProxyNet(ipnet::IpNet);
+
+impl ProxyNet {
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        self.0.contains(&ip)
+    }
+}
+
+impl TryFrom<String> for ProxyNet {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        let s = s.trim();
+        if let Ok(net) = s.parse::<ipnet::IpNet>() {
+            return Ok(Self(net));
+        }
+        s.parse::<std::net::IpAddr>()
+            .map(|ip| Self(ipnet::IpNet::from(ip)))
+            .map_err(|_| format!("trusted_proxies: {s:?} is neither an address nor a network like 10.0.0.0/8"))
+    }
+}
+
+impl std::str::FromStr for ProxyNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::try_from(s.to_owned())
+    }
 }
 
 /// How backups run: the nightly window, concurrency caps, the job queue's timings, where mail lives on the
@@ -209,6 +248,8 @@ impl Default for Config {
             agent_grace_seconds: 5,
             mail_client: hostwerk_mailconfig::MailConfig::demo(),
             blog_categories: vec!["Allgemein".into(), "Juhuu".into(), "Fachchinesisch".into(), "Sicherheit".into()],
+            trusted_proxies: Vec::new(),
+            demo: false,
             staff_email_domains: vec!["hostwerk.invalid".into()],
             comments_per_minute: 5,
             backup: BackupConfig::default(),

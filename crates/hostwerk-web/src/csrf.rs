@@ -1,7 +1,10 @@
-//! CSRF protection for every form: a random per-browser token in a cookie that each form must echo back.
+//! CSRF protection for every form: each form carries a token that is bound to the browser's sessions.
 //!
-//! The token is HttpOnly and SameSite=Strict, so another site can neither read nor send it; a POST whose
-//! form field does not match it, or that a browser marks as cross-site, is refused.
+//! The form token is SHA-256 over a random per-browser cookie (HttpOnly, SameSite=Strict) and the values of
+//! the browser's session cookies. Whoever can plant a cookie (a sibling subdomain, say) still cannot forge a
+//! form for a signed-in user: that needs the session's secret value, which is never shown (issue 17). A
+//! login, a logout or an expired session changes the token, so a form from before answers "expired" and is
+//! offered again. A POST whose field does not match, or that a browser marks as cross-site, is refused.
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
@@ -40,7 +43,8 @@ pub(crate) async fn ensure_cookie(State(state): State<AppState>, mut req: Reques
         Some(t) => (t, false),
         None => (hostwerk_store::token::new_token().raw, true),
     };
-    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let form = form_token(req.headers(), &token);
+    req.extensions_mut().insert(CsrfToken(form));
     let mut response = next.run(req).await;
     if fresh {
         let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
@@ -50,6 +54,39 @@ pub(crate) async fn ensure_cookie(State(state): State<AppState>, mut req: Reques
         }
     }
     response
+}
+
+/// The form token for a browser with the CSRF cookie `browser`: bound to every session it holds.
+fn form_token(headers: &axum::http::HeaderMap, browser: &str) -> String {
+    let customer = cookie_value(headers, crate::auth::CUSTOMER_COOKIE).unwrap_or_default();
+    let staff = cookie_value(headers, crate::auth::STAFF_COOKIE).unwrap_or_default();
+    hostwerk_store::token::hash_token(&format!("hostwerk form token\0{browser}\0{customer}\0{staff}"))
+}
+
+/// The form token this browser will have once the `Set-Cookie` values `set_cookies` (a login's new session)
+/// are stored: for a page that a login answers with a form on it.
+pub(crate) fn token_after(headers: &axum::http::HeaderMap, set_cookies: &[String]) -> String {
+    let mut headers = headers.clone();
+    let mut jar: Vec<String> = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .map(|p| p.trim().to_owned())
+        .collect();
+    for set in set_cookies {
+        let pair = set.split(';').next().unwrap_or("").trim();
+        if let Some((name, _)) = pair.split_once('=') {
+            jar.retain(|p| p.split_once('=').is_none_or(|(n, _)| n != name));
+            jar.push(pair.to_owned());
+        }
+    }
+    headers.remove(COOKIE);
+    if let Ok(v) = HeaderValue::from_str(&jar.join("; ")) {
+        headers.insert(COOKIE, v);
+    }
+    let browser = cookie_value(&headers, COOKIE_NAME).unwrap_or_default();
+    form_token(&headers, &browser)
 }
 
 #[derive(Deserialize)]

@@ -23,6 +23,9 @@ pub(crate) enum PageError {
     BadRequest(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A link that worked once (used, expired).
+    #[error("{0}")]
+    Gone(String),
     #[error("{0}")]
     Console(crate::staff_admin::ConsoleError),
     #[error("internal error: {0}")]
@@ -62,6 +65,7 @@ impl IntoResponse for PageError {
             PageError::TooManyRequests(m) => {
                 (StatusCode::TOO_MANY_REQUESTS, crate::i18n::t(hostwerk_domain::Language::De, m), m.clone())
             }
+            PageError::Gone(m) => (StatusCode::GONE, crate::i18n::t(hostwerk_domain::Language::De, m), m.clone()),
             PageError::Console(c) => {
                 let status = if c.is_conflict() { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
                 (status, c.message(hostwerk_domain::Language::De), c.message(hostwerk_domain::Language::En))
@@ -107,6 +111,7 @@ impl From<ServiceError> for PageError {
             ServiceError::BadCredentials => PageError::BadRequest(e.to_string()),
             ServiceError::Throttled { .. } => PageError::TooManyRequests(e.to_string()),
             ServiceError::NotFound => PageError::NotFound,
+            ServiceError::Gone(m) => PageError::Gone(m),
             ServiceError::Forbidden => PageError::Forbidden,
             ServiceError::NoCall => PageError::NoCall,
             ServiceError::Console(c) => PageError::Console(c),
@@ -133,6 +138,7 @@ pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
         ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::NotFound => StatusCode::NOT_FOUND,
+        ServiceError::Gone(_) => StatusCode::GONE,
         ServiceError::Forbidden | ServiceError::NoCall => StatusCode::FORBIDDEN,
         ServiceError::Console(c) if c.is_conflict() => StatusCode::CONFLICT,
         ServiceError::Console(_) => StatusCode::UNPROCESSABLE_ENTITY,

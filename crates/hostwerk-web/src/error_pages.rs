@@ -118,7 +118,7 @@ pub(crate) fn resend_value(action: &str, fields: &[(String, String)]) -> Value {
 /// Middleware: see the module documentation.
 pub(crate) async fn error_pages(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    if path.starts_with("/api/") || path == "/metrics" || path == "/healthz" {
+    if path.starts_with("/api/") || path == "/healthz" {
         return next.run(req).await;
     }
     let target = req.uri().path_and_query().map_or_else(|| path.clone(), |pq| pq.as_str().to_owned());
@@ -180,7 +180,7 @@ fn message(e: &PageError, lang: hostwerk_domain::Language) -> String {
         PageError::Forbidden => t(lang, "error.forbidden"),
         PageError::NoCall => t(lang, "error.no_call"),
         PageError::Csrf => t(lang, "error.csrf"),
-        PageError::BadRequest(m) | PageError::TooManyRequests(m) => t(lang, m),
+        PageError::BadRequest(m) | PageError::TooManyRequests(m) | PageError::Gone(m) => t(lang, m),
         PageError::Internal(_) => t(lang, "error.internal"),
         PageError::Console(c) => c.message(lang),
     }

@@ -104,6 +104,16 @@ pub async fn serve(
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
+/// Serves `/metrics` (and `/healthz`) on a listen address of its own; the public one has no `/metrics`.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = metrics::metrics_routes().with_state(state);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
 /// Starts the periodic clean-up: expired sessions and tokens, recovered rate-limit keys, and contracts past
 /// their last day of service.
 pub fn spawn_housekeeping(state: &AppState) {

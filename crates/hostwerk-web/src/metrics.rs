@@ -126,7 +126,14 @@ pub(crate) async fn record(State(state): State<AppState>, req: Request, next: Ne
     response
 }
 
+/// The health check, on the public address (load balancers ask it).
 pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/healthz", get(healthz))
+}
+
+/// The metrics and the health check, for their own listen address (`serve --metrics-listen`): the request
+/// counts per route and the cache figures are nobody's business on the public address (issue 17).
+pub(crate) fn metrics_routes() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics))
 }
 

@@ -53,8 +53,14 @@ pub async fn change_phone_password(
 }
 
 /// A new temporary phone PIN, shown once: nine random digits from the OS RNG, valid two hours, single use.
-/// Replaces an earlier PIN.
-pub async fn create_phone_pin(state: &AppState, customer: &Customer) -> Result<(String, DateTime<Utc>), ServiceError> {
+/// Replaces an earlier PIN. The customer-menu password is required: a stolen session must not become a
+/// phone-support identity (issue 17).
+pub async fn create_phone_pin(
+    state: &AppState,
+    customer: &Customer,
+    current_password: &str,
+) -> Result<(String, DateTime<Utc>), ServiceError> {
+    crate::service::check_current_password(state, customer, current_password).await?;
     let mut digits = [0u8; 9];
     let mut rng = rand::rngs::OsRng;
     for d in &mut digits {

@@ -11,8 +11,10 @@ use hostwerk_domain::{
     BillingPeriod, Cents, CustomerName, CustomerNumber, EmailAddress, Language, NodeAddress, NodeName, NodeRole,
     Password, PostalAddress, StaffLogin, StaffRole, Tariff, TariffId,
 };
-use hostwerk_store::{Actor, Customer, Mailbox, NewContract, NewCustomer, StaffId, StaffUser, StoreError, Subject};
-use serde::Deserialize;
+use hostwerk_store::{
+    Actor, ConfirmationPurpose, Customer, Mailbox, NewContract, NewCustomer, StaffId, StaffUser, StoreError, Subject,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::i18n::t;
 use crate::passwords::{hash_password, verify_password};
@@ -31,6 +33,9 @@ pub enum ServiceError {
     Throttled { retry_after_secs: i64 },
     #[error("not found")]
     NotFound,
+    /// A link or token that was valid once: used, expired or withdrawn.
+    #[error("{0}")]
+    Gone(String),
     #[error("you are not allowed to do this")]
     Forbidden,
     #[error("verify the caller first: without a verified call, customer data stays closed")]
@@ -102,17 +107,42 @@ impl std::fmt::Display for OrderInput {
     }
 }
 
-/// Places an order: a new customer with a first contract. Sends the customer number by e-mail.
-pub async fn place_order(state: &AppState, input: &OrderInput, ip: IpAddr) -> Result<Customer, ServiceError> {
+/// How long an order's confirmation link works.
+pub const ORDER_CONFIRMATION_SECS: i64 = 24 * 3600;
+
+/// A validated order waiting for its e-mail address to be confirmed (stored as JSON; passwords only hashed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingOrder {
+    name: String,
+    email: String,
+    street: String,
+    postal_code: String,
+    city: String,
+    country: String,
+    language: String,
+    password_hash: String,
+    phone_password_hash: String,
+    tariff: String,
+    billing_months: u32,
+}
+
+/// What the confirmation page shows of an order before it is placed.
+#[derive(Debug, Clone)]
+pub struct OrderSummary {
+    pub name: String,
+    pub email: String,
+    pub tariff: String,
+}
+
+/// Takes an order: checks every field, then mails the address a link that places it (the address must be the
+/// orderer's). When an account has this address already, its owner gets a mail saying so instead; the
+/// answer is the same either way, so the form does not tell who is a customer (issue 17).
+pub async fn place_order(state: &AppState, input: &OrderInput, ip: IpAddr) -> Result<(), ServiceError> {
     if state.throttles.order_per_ip.check_key(&ip).is_err() {
         return Err(ServiceError::Throttled { retry_after_secs: 60 });
     }
     let tariff_id = TariffId::parse(&input.tariff).map_err(invalid)?;
-    let tariff = match state.store.tariff(&tariff_id).await {
-        Ok(t) if t.orderable => t,
-        Ok(_) | Err(StoreError::NotFound) => return Err(ServiceError::Invalid("this tariff cannot be ordered".into())),
-        Err(e) => return Err(e.into()),
-    };
+    let tariff = orderable_tariff(state, &tariff_id).await?;
     let period = BillingPeriod::from_months(input.billing_months).map_err(invalid)?;
     if !tariff.offers(period) {
         return Err(ServiceError::Invalid(format!("this tariff cannot be billed every {} months", period.months())));
@@ -129,13 +159,96 @@ pub async fn place_order(state: &AppState, input: &OrderInput, ip: IpAddr) -> Re
         return Err(ServiceError::Invalid("the telephone password must differ from the customer-menu password".into()));
     }
     let language = input.language.as_deref().and_then(|l| Language::parse(l).ok()).unwrap_or_default();
+    // Hash before looking the address up: both answers take the same time.
+    let password_hash = hash_password(password.expose()).await?;
+    let phone_password_hash = hash_password(phone.expose()).await?;
+    if let Some(owner) = state.store.customer_with_email(&email).await? {
+        let lang = owner.language;
+        let body = t(lang, "mail.order_address_taken.body")
+            .replace("{number}", &owner.number.to_string())
+            .replace("{login}", &format!("{}/login", state.config.public_url))
+            .replace("{reminder}", &format!("{}/password-reminder", state.config.public_url));
+        state.mailer.send(owner.email.as_str(), &t(lang, "mail.order_address_taken.subject"), &body).await?;
+        tracing::info!(customer = %owner.number, "an order named an address that has an account; its owner was told");
+        return Ok(());
+    }
+    let pending = PendingOrder {
+        name: name.as_str().to_owned(),
+        email: email.as_str().to_owned(),
+        street: address.street.clone(),
+        postal_code: address.postal_code.clone(),
+        city: address.city.clone(),
+        country: address.country.clone(),
+        language: language.code().to_owned(),
+        password_hash,
+        phone_password_hash,
+        tariff: tariff.id.as_str().to_owned(),
+        billing_months: period.months(),
+    };
+    let payload = serde_json::to_string(&pending).map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let token = state
+        .store
+        .create_email_confirmation(ConfirmationPurpose::Order, None, &email, &payload, ORDER_CONFIRMATION_SECS)
+        .await?;
+    let body = format!(
+        "{}\n\n{}/order/confirm?token={token}\n\n{}\n",
+        t(language, "mail.order_confirm.body").replace("{name}", name.as_str()).replace("{tariff}", &tariff.name),
+        state.config.public_url,
+        t(language, "mail.order_confirm.ignore")
+    );
+    state
+        .mailer
+        .send_secret(email.as_str(), language, &t(language, "mail.order_confirm.subject"), &body, &token)
+        .await?;
+    Ok(())
+}
+
+async fn orderable_tariff(state: &AppState, id: &TariffId) -> Result<hostwerk_domain::Tariff, ServiceError> {
+    match state.store.tariff(id).await {
+        Ok(t) if t.orderable => Ok(t),
+        Ok(_) | Err(StoreError::NotFound) => Err(ServiceError::Invalid("this tariff cannot be ordered".into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A failed lookup of an order's link: unknown, used or expired is "gone".
+fn order_link(e: StoreError) -> ServiceError {
+    match e {
+        StoreError::NotFound => {
+            ServiceError::Gone("this link is invalid, already used or expired; please order again".into())
+        }
+        other => other.into(),
+    }
+}
+
+fn pending_order(payload: &str) -> Result<PendingOrder, ServiceError> {
+    serde_json::from_str(payload).map_err(|e| ServiceError::Internal(format!("stored order: {e}")))
+}
+
+/// The order behind a confirmation link, for the page that asks to place it.
+pub async fn order_summary(state: &AppState, token: &str) -> Result<OrderSummary, ServiceError> {
+    let open = state.store.peek_email_confirmation(token, ConfirmationPurpose::Order).await.map_err(order_link)?;
+    let order = pending_order(&open.payload)?;
+    let tariff = TariffId::parse(&order.tariff).map_err(invalid)?;
+    let tariff = orderable_tariff(state, &tariff).await?;
+    Ok(OrderSummary { name: order.name, email: order.email, tariff: tariff.name })
+}
+
+/// Places a confirmed order: a new customer with a first contract. Sends the customer number by e-mail.
+pub async fn confirm_order(state: &AppState, token: &str) -> Result<Customer, ServiceError> {
+    let open = state.store.consume_email_confirmation(token, ConfirmationPurpose::Order).await.map_err(order_link)?;
+    let order = pending_order(&open.payload)?;
+    let tariff = orderable_tariff(state, &TariffId::parse(&order.tariff).map_err(invalid)?).await?;
+    let period = BillingPeriod::from_months(order.billing_months).map_err(invalid)?;
+    let language = Language::parse(&order.language).unwrap_or_default();
     let new = NewCustomer {
-        name,
-        email,
-        address,
+        name: CustomerName::parse(&order.name).map_err(invalid)?,
+        email: EmailAddress::parse(&order.email).map_err(invalid)?,
+        address: PostalAddress::parse(&order.street, &order.postal_code, &order.city, &order.country)
+            .map_err(invalid)?,
         language,
-        password_hash: hash_password(password.expose()).await?,
-        phone_password_hash: hash_password(phone.expose()).await?,
+        password_hash: order.password_hash,
+        phone_password_hash: order.phone_password_hash,
     };
     let contract = NewContract {
         tariff: tariff.clone(),
@@ -143,6 +256,7 @@ pub async fn place_order(state: &AppState, input: &OrderInput, ip: IpAddr) -> Re
         start: hostwerk_domain::calendar::berlin_date(Utc::now()),
         webspace_root: state.config.webspace_root.clone(),
     };
+    // The address proved to be the orderer's: if an account took it meanwhile, saying so is no leak.
     let customer = state.store.create_customer(&new, &contract).await?;
     state
         .store
@@ -167,22 +281,40 @@ fn now() -> i64 {
 }
 
 /// The part every password login shares: the per-client limit, the per-account lock-out, and a check that
-/// takes as long for an unknown account (`None`) as for a known one. `account` is (locked until, hash).
+/// takes as long and answers the same for an unknown login as for a known one (issue 17): the password is
+/// always verified first, and names without an account are locked out on the same schedule as accounts.
+/// `name` is the login as typed; `account` is (locked until, hash). Returns whether the password is right.
 async fn check_login(
     state: &AppState,
     ip: IpAddr,
+    name: &str,
     account: Option<(i64, String)>,
     password: &str,
 ) -> Result<bool, ServiceError> {
     if state.throttles.login_per_ip.check_key(&ip).is_err() {
         return Err(ServiceError::Throttled { retry_after_secs: 60 });
     }
-    if let Some((locked_until, _)) = &account {
-        if *locked_until > now() {
-            return Err(ServiceError::Throttled { retry_after_secs: locked_until - now() });
-        }
+    let key = unknown_login_key(name);
+    let locked_until = match &account {
+        Some((until, _)) => *until,
+        None => state.throttles.unknown_logins.get(&key).1,
+    };
+    let known = account.is_some();
+    let ok = verify_password(password, account.map(|(_, hash)| hash)).await;
+    let now = now();
+    if locked_until > now {
+        return Err(ServiceError::Throttled { retry_after_secs: locked_until - now });
     }
-    Ok(verify_password(password, account.map(|(_, hash)| hash)).await)
+    if !known {
+        state.throttles.unknown_logins.failed(&key, now, login_lockout_secs);
+    }
+    Ok(ok)
+}
+
+/// How a login name without an account is remembered: as typed, trimmed and in lower case (the forms a
+/// real account's login would also match).
+fn unknown_login_key(name: &str) -> String {
+    name.trim().to_lowercase()
 }
 
 /// Checks a customer's login (customer number or e-mail) and password, with throttling per client and per account.
@@ -197,8 +329,14 @@ pub async fn customer_login(
         Err(StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
-    let ok =
-        check_login(state, ip, creds.as_ref().map(|c| (c.locked_until, c.password_hash.clone())), password).await?;
+    let ok = check_login(
+        state,
+        ip,
+        &format!("customer:{}", login.trim()),
+        creds.as_ref().map(|c| (c.locked_until, c.password_hash.clone())),
+        password,
+    )
+    .await?;
     match creds {
         Some(c) if ok => {
             state.store.customer_login_succeeded(c.id).await?;
@@ -226,8 +364,14 @@ pub async fn staff_login(state: &AppState, login: &str, password: &str, ip: IpAd
         },
         Err(_) => None,
     };
-    let ok =
-        check_login(state, ip, creds.as_ref().map(|c| (c.locked_until, c.password_hash.clone())), password).await?;
+    let ok = check_login(
+        state,
+        ip,
+        &format!("staff:{}", login.trim()),
+        creds.as_ref().map(|c| (c.locked_until, c.password_hash.clone())),
+        password,
+    )
+    .await?;
     match creds {
         Some(c) if ok && c.active => {
             state.store.staff_login_succeeded(c.id).await?;
@@ -243,6 +387,21 @@ pub async fn staff_login(state: &AppState, login: &str, password: &str, ip: IpAd
     }
 }
 
+/// The customer's menu password must be `current` (before a sensitive change: a stolen session alone must
+/// not be enough). Returns the stored hash.
+pub(crate) async fn check_current_password(
+    state: &AppState,
+    customer: &Customer,
+    current: &str,
+) -> Result<String, ServiceError> {
+    let stored = state.store.customer_password_hash(customer.id).await?;
+    if verify_password(current, Some(stored.clone())).await {
+        Ok(stored)
+    } else {
+        Err(ServiceError::Invalid("the current password is wrong".into()))
+    }
+}
+
 /// The checks before a customer sets a new secret: the current menu password must be right and the new value
 /// typed twice the same. Returns the stored menu-password hash.
 pub(crate) async fn check_current_and_repeat(
@@ -252,10 +411,7 @@ pub(crate) async fn check_current_and_repeat(
     new: &str,
     repeat: &str,
 ) -> Result<String, ServiceError> {
-    let stored = state.store.customer_password_hash(customer.id).await?;
-    if !verify_password(current, Some(stored.clone())).await {
-        return Err(ServiceError::Invalid("the current password is wrong".into()));
-    }
+    let stored = check_current_password(state, customer, current).await?;
     if new != repeat {
         return Err(ServiceError::Invalid("the two new passwords differ".into()));
     }
@@ -298,30 +454,108 @@ async fn store_new_password(
     Ok(())
 }
 
-/// Updates e-mail address and language.
+/// How long the link that confirms a new e-mail address works.
+pub const EMAIL_CONFIRMATION_SECS: i64 = 24 * 3600;
+
+/// What a profile change did.
+#[derive(Debug, Clone)]
+pub struct ProfileChange {
+    pub customer: Customer,
+    /// A new address was asked for: a link went to it, and the address changes when it is opened.
+    pub confirmation_sent: bool,
+}
+
+/// Updates the language, and asks for a new e-mail address: that needs the current password (a stolen
+/// session must not move the account's mail elsewhere), and the new address gets a link that makes the change
+/// (it must be the customer's). If another account has the address, its owner is told instead; the answer
+/// is the same either way (issue 17).
 pub async fn update_profile(
     state: &AppState,
     customer: &Customer,
     email: &str,
     language: &str,
-) -> Result<Customer, ServiceError> {
+    current_password: &str,
+) -> Result<ProfileChange, ServiceError> {
     let email = EmailAddress::parse(email).map_err(invalid)?;
     let language = Language::parse(language).map_err(invalid)?;
-    state.store.update_customer_profile(customer.id, &email, language).await?;
-    let detail = if email != customer.email {
-        format!("e-mail changed, language {language}")
-    } else {
-        format!("language {language}")
+    let new_address = email.normalized() != customer.email.normalized();
+    if new_address {
+        check_current_password(state, customer, current_password).await?;
+    }
+    if language != customer.language {
+        state.store.update_customer_profile(customer.id, &customer.email, language).await?;
+        state
+            .store
+            .audit(
+                &Actor::customer(customer),
+                "customer.profile_changed",
+                &customer.number.to_string(),
+                &format!("language {language}"),
+            )
+            .await?;
+    }
+    if new_address {
+        match state.store.customer_with_email(&email).await? {
+            Some(owner) => {
+                let lang = owner.language;
+                state.mailer.notify(owner.email.as_str(), lang, "mail.email_change_taken").await?;
+                tracing::info!(customer = %customer.number, "a new address that another account has was asked for");
+            }
+            None => {
+                let token = state
+                    .store
+                    .create_email_confirmation(
+                        ConfirmationPurpose::EmailChange,
+                        Some(customer.id),
+                        &email,
+                        email.as_str(),
+                        EMAIL_CONFIRMATION_SECS,
+                    )
+                    .await?;
+                let body = format!(
+                    "{}\n\n{}/email-confirm?token={token}\n\n{}\n",
+                    t(language, "mail.email_confirm.body").replace("{number}", &customer.number.to_string()),
+                    state.config.public_url,
+                    t(language, "mail.email_confirm.ignore")
+                );
+                let subject = t(language, "mail.email_confirm.subject");
+                state.mailer.send_secret(email.as_str(), language, &subject, &body, &token).await?;
+            }
+        }
+        state
+            .store
+            .audit(&Actor::customer(customer), "customer.email_change_requested", &customer.number.to_string(), "")
+            .await?;
+    }
+    Ok(ProfileChange { customer: state.store.customer(customer.id).await?, confirmation_sent: new_address })
+}
+
+/// Makes the change of address that the link mailed to the new address confirms. The old address is told.
+pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<Customer, ServiceError> {
+    let open = match state.store.consume_email_confirmation(token, ConfirmationPurpose::EmailChange).await {
+        Ok(o) => o,
+        Err(StoreError::NotFound) => {
+            return Err(ServiceError::Gone("this link is invalid, already used or expired".into()))
+        }
+        Err(e) => return Err(e.into()),
     };
+    let id = open.customer.ok_or_else(|| ServiceError::Internal("an address confirmation without customer".into()))?;
+    let customer = state.store.customer(id).await?;
+    let email = EmailAddress::parse(&open.payload).map_err(invalid)?;
+    // The address proved to be the customer's: if an account took it meanwhile, saying so is no leak.
+    state.store.update_customer_profile(id, &email, customer.language).await?;
     state
         .store
-        .audit(&Actor::customer(customer), "customer.profile_changed", &customer.number.to_string(), &detail)
+        .audit(&Actor::customer(&customer), "customer.profile_changed", &customer.number.to_string(), "e-mail changed")
         .await?;
-    if email != customer.email {
-        // The old address learns of the change, so a taken-over account is noticed.
-        state.mailer.notify(customer.email.as_str(), language, "mail.email_changed").await?;
-    }
-    Ok(state.store.customer(customer.id).await?)
+    // The old address learns of the change, so a taken-over account is noticed.
+    state.mailer.notify(customer.email.as_str(), customer.language, "mail.email_changed").await?;
+    Ok(state.store.customer(id).await?)
+}
+
+/// Whether an address-confirmation link still works (for the page that asks to confirm it).
+pub async fn email_change_valid(state: &AppState, token: &str) -> bool {
+    state.store.peek_email_confirmation(token, ConfirmationPurpose::EmailChange).await.is_ok()
 }
 
 /// Reset tokens live one hour.
@@ -360,7 +594,7 @@ pub async fn request_password_reminder(state: &AppState, login: &str, ip: IpAddr
         state.config.public_url,
         t(lang, "mail.reminder.ignore")
     );
-    state.mailer.send(customer.email.as_str(), &t(lang, "mail.reminder.subject"), &body).await?;
+    state.mailer.send_secret(customer.email.as_str(), lang, &t(lang, "mail.reminder.subject"), &body, &token).await?;
     state
         .store
         .audit(&Actor::system("password-reminder"), "customer.reset_requested", &customer.number.to_string(), "")
@@ -415,7 +649,8 @@ pub async fn add_mailbox(
     domain_id: i64,
     local_part: &str,
 ) -> Result<(), ServiceError> {
-    let mailbox = state.store.add_mailbox(customer.id, domain_id, local_part).await?;
+    let local_part = hostwerk_domain::MailboxName::parse(local_part).map_err(invalid)?;
+    let mailbox = state.store.add_mailbox(customer.id, domain_id, &local_part).await?;
     state.store.audit(&Actor::customer(customer), "mailbox.created", mailbox.address.as_str(), "").await?;
     Ok(())
 }

@@ -21,6 +21,49 @@ pub(crate) struct Throttles {
     pub autoconfig_per_ip: DefaultKeyedRateLimiter<IpAddr>,
     /// Blog comments per client address.
     pub comments_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// Failed logins of names that belong to no account, locked out on the same schedule as real accounts
+    /// (whose failures the database keeps), so that the answers do not tell the two apart.
+    pub unknown_logins: UnknownLogins,
+}
+
+/// Failures and lock-outs of login names without an account, in memory (at most [`UnknownLogins::CAP`]
+/// names; a name that does not fit is never locked, like a first failure).
+pub(crate) struct UnknownLogins {
+    names: Mutex<HashMap<String, (i64, i64)>>,
+}
+
+impl UnknownLogins {
+    pub const CAP: usize = 100_000;
+
+    fn new() -> Self {
+        Self { names: Mutex::new(HashMap::new()) }
+    }
+
+    /// (failures so far, locked until as a Unix time) of `name`.
+    pub fn get(&self, name: &str) -> (i64, i64) {
+        let names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        names.get(name).copied().unwrap_or((0, 0))
+    }
+
+    /// Records a failure of `name` at `now` with the lock-out `lockout(failures)` seconds.
+    pub fn failed(&self, name: &str, now: i64, lockout: impl Fn(i64) -> i64) {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.len() >= Self::CAP && !names.contains_key(name) {
+            // A name's failures are forgotten a day after its lock-out ended.
+            names.retain(|_, (_, until)| *until + 86_400 > now);
+            if names.len() >= Self::CAP {
+                return;
+            }
+        }
+        let entry = names.entry(name.to_owned()).or_insert((0, 0));
+        entry.0 += 1;
+        entry.1 = now + lockout(entry.0);
+    }
+
+    fn tidy(&self, now: i64) {
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        names.retain(|_, (_, until)| *until + 86_400 > now);
+    }
 }
 
 /// At most `limit` events per key within any `window`: an exact sliding window (a token bucket would let a
@@ -82,6 +125,7 @@ impl Throttles {
             phone_checks_per_staff: SlidingWindow::new(phone_checks_per_10min, Duration::from_secs(600)),
             autoconfig_per_ip: RateLimiter::keyed(per_minute(60)),
             comments_per_ip: RateLimiter::keyed(per_minute(comments_per_minute)),
+            unknown_logins: UnknownLogins::new(),
         }
     }
 
@@ -94,6 +138,7 @@ impl Throttles {
         self.autoconfig_per_ip.retain_recent();
         self.comments_per_ip.retain_recent();
         self.phone_checks_per_staff.tidy();
+        self.unknown_logins.tidy(chrono::Utc::now().timestamp());
     }
 }
 

@@ -212,6 +212,7 @@ async fn backups_story(app: &TestApp, site: &Site) {
     let logo: Vec<u8> = (0..70_000u32).map(|i| (i * 7 % 251) as u8).collect();
     write(&ws.join("htdocs/img/logo.png"), &logo);
     write(&ws.join("htdocs/Ärger über Umlaute.txt"), "grüße".as_bytes());
+    std::os::unix::fs::symlink("a.txt", ws.join("htdocs/link-to-a")).unwrap();
     write(&site.vmail.join("mustermann-shop.de/info/cur/1.eml"), b"Subject: hallo\n\nhallo\n");
     write(&PathBuf::from(&c2.webspace_path).join("htdocs/index.html"), b"<h1>Max</h1>");
 
@@ -293,6 +294,11 @@ async fn backups_story(app: &TestApp, site: &Site) {
     let find = |suffix: &str| files.iter().find(|(k, _)| k.ends_with(suffix)).map(|(_, v)| v.clone());
     assert_eq!(find("htdocs/a.txt").as_deref(), Some(b"alpha".as_slice()), "{:?}", files.keys());
     assert_eq!(find("img/logo.png").as_deref(), Some(logo.as_slice()));
+    // A link has no content to download: a clear 409 before the answer starts (issue 17: it was a 200 whose
+    // body then broke).
+    let r = erika.get(&format!("{base}/download?path=htdocs%2Flink-to-a")).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r.text().await.unwrap().contains("Dieser Eintrag ist ein Link oder eine Spezialdatei"));
     let r = erika.get(&format!("{base}/download?path=htdocs%2F%C3%84rger%20%C3%BCber%20Umlaute.txt")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let cd = r.headers()["content-disposition"].to_str().unwrap().to_owned();

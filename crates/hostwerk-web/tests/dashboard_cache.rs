@@ -11,7 +11,7 @@ use support::{csrf_of, ids_of, location, texts, TestApp};
 
 /// Hits and misses of the dashboard cache from `/metrics`.
 async fn cache_counts(app: &TestApp) -> (u64, u64) {
-    let text = app.api().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = app.api().get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
     let count = |result: &str| {
         let prefix = format!("hostwerk_dashboard_cache_total{{result=\"{result}\"}} ");
         text.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {prefix} in {text}"))

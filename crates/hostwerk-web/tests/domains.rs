@@ -135,7 +135,7 @@ async fn a_new_customer_can_add_a_domain() {
         ("password", "Kartoffelsalat-mit-Gurke"),
         ("phone_password", "Kaiserschmarrn-mit-Zwetschgen"),
     ];
-    assert_eq!(b.submit("/order", "/order", &fields).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(support::order_and_confirm(&app, &b, &fields).await.status(), StatusCode::SEE_OTHER);
     let (_, dash) = b.get_text("/menu").await;
     assert!(texts(&dash, "#domains-h + p.empty")[0].contains("Fügen Sie unten eine hinzu"), "{dash}");
     let action = attrs(&dash, "#add-domain", "action");

@@ -31,8 +31,22 @@ async fn customer_story(app: &TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(home.contains("SharedHosting S"));
 
-    // order
+    // order: the form answers "check your mail", the mailed link places it
     let r = b.submit("/order", "/order", &order_fields("berta@example.net", "Apfelstrudel-mit-Sahne-1")).await;
+    assert_eq!((r.status(), location(&r)), (StatusCode::SEE_OTHER, "/order/sent".to_owned()));
+    let (status, sent) = b.get_text("/order/sent").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(texts(&sent, "#order-sent")[0].contains("E-Mail"), "{sent}");
+    assert_eq!(app.store.customer_count().await.unwrap(), 2, "nothing is created before the address is confirmed");
+    let token = support::link_token(app, "berta@example.net", "/order/confirm?token=").await;
+    // opening the link places nothing yet (mail scanners open links); the button does
+    let (status, confirm) = b.get_text(&format!("/order/confirm?token={token}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(texts(&confirm, "#order-summary").iter().any(|t| t.contains("SharedHosting S")), "{confirm}");
+    assert_eq!(app.store.customer_count().await.unwrap(), 2);
+    let r = app.browser().get(&format!("/order/confirm?token={}", "0".repeat(64))).await;
+    assert_eq!(r.status(), StatusCode::GONE, "an unknown link");
+    let r = b.submit(&format!("/order/confirm?token={token}"), "/order/confirm", &[("token", &token)]).await;
     // post/redirect/get: the confirmation is a page of its own, for the customer now signed in
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&r), "/order/done");
@@ -46,7 +60,11 @@ async fn customer_story(app: &TestApp) {
     let (status, again) = b.get_text("/order/done").await;
     assert_eq!((status, texts(&again, "#customer-number")), (StatusCode::OK, vec![number.clone()]));
     let order_mails = app.smtp.all().into_iter().filter(|m| m.to.iter().any(|t| t == "berta@example.net")).count();
-    assert_eq!(order_mails, 1, "one order mail");
+    assert_eq!(order_mails, 2, "one mail with the link, one with the customer number");
+    // the link is used up
+    let r = b.submit("/menu", "/order/confirm", &[("token", &token)]).await;
+    assert_eq!(r.status(), StatusCode::GONE);
+    assert_eq!(app.store.customer_count().await.unwrap(), 3);
     let (status, _) = b.get_text("/menu").await;
     assert_eq!(status, StatusCode::OK, "signed in after ordering");
     b.submit("/menu", "/logout", &[]).await;
@@ -77,17 +95,34 @@ async fn customer_story(app: &TestApp) {
     assert_eq!(status, StatusCode::OK);
     assert!(detail.contains(contracts[0].system_user.as_str()));
 
-    // profile: language English, e-mail changed; the old address is told
+    // profile: language English at once; a new e-mail address needs the current password and applies once
+    // the link mailed to it is confirmed; the old address is told
     let r = b.submit("/menu/profile", "/menu/profile", &[("email", "berta@neu.example.net"), ("language", "en")]).await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "no current password");
+    assert!(r.text().await.unwrap().contains("Das aktuelle Passwort ist falsch"));
+    let profile =
+        [("email", "berta@neu.example.net"), ("language", "en"), ("current_password", "Apfelstrudel-mit-Sahne-1")];
+    let r = b.submit("/menu/profile", "/menu/profile", &profile).await;
+    assert_eq!(location(&r), "/menu/profile?done=email_confirmation_sent");
     let (_, dash) = b.get_text("/menu").await;
     assert!(dash.contains("Your contracts"), "English after the language change");
+    let customer = app.store.customer_by_number(number.parse().unwrap()).await.unwrap();
+    assert_eq!(customer.email.as_str(), "berta@example.net", "the address waits for its confirmation");
+    let token = support::link_token(app, "berta@neu.example.net", "/email-confirm?token=").await;
+    let r = b.submit(&format!("/email-confirm?token={token}"), "/email-confirm", &[("token", &token)]).await;
+    assert_eq!(location(&r), "/menu/profile?done=email_changed");
+    let customer = app.store.customer_by_number(number.parse().unwrap()).await.unwrap();
+    assert_eq!(customer.email.as_str(), "berta@neu.example.net");
     app.smtp.wait_for("berta@example.net", "e-mail address").await;
     let r = b.submit("/menu/profile", "/menu/profile", &[("email", "not-an-address"), ("language", "en")]).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("please enter an e-mail address"));
-    let r = b.submit("/menu/profile", "/menu/profile", &[("email", "erika@example.com"), ("language", "en")]).await;
-    assert_eq!(r.status(), StatusCode::CONFLICT, "another customer's address");
+    // another customer's address: the same answer as any other, and the address's owner is told instead
+    let taken = [("email", "erika@example.com"), ("language", "en"), ("current_password", "Apfelstrudel-mit-Sahne-1")];
+    let r = b.submit("/menu/profile", "/menu/profile", &taken).await;
+    assert_eq!(location(&r), "/menu/profile?done=email_confirmation_sent", "no hint that the address is taken");
+    let note = support::smtp::decoded(&app.smtp.wait_for("erika@example.com", "anderen Kundenkonto").await.data);
+    assert!(!note.contains("email-confirm"), "the owner gets no link");
 
     // password change needs the current one
     let r = b
@@ -188,7 +223,6 @@ async fn order_rejects_bad_input_with_clear_messages() {
                 .collect(),
             "cannot be billed every 1 months",
         ),
-        (order_fields("erika@example.com", "long-enough-pw"), "exists already"),
         // the menu password has the telephone password's rules (issue 16)
         (order_fields("a@example.net", "passwort123"), "one of the most common passwords"),
         (order_fields("a@example.net", "Berta-rocks-2026"), "must not contain your name"),
@@ -677,8 +711,14 @@ async fn api_covers_the_customer_menu() {
     let order = json!({"tariff": "managed-server", "billing_months": 12, "name": "API GmbH", "email": "api@example.org",
         "street": "Weg 1", "postal_code": "12345", "city": "Ort", "password": "api-password-1", "phone_password": "api-phone-pw"});
     let r = api.post(app.url("/api/v1/orders")).json(&order).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "confirmation_sent");
+    let token = support::link_token(&app, "api@example.org", "/order/confirm?token=").await;
+    let r = api.post(app.url("/api/v1/orders/confirm")).json(&json!({"token": token})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let number = r.json::<Value>().await.unwrap()["customer_number"].as_str().unwrap().to_owned();
+    let r = api.post(app.url("/api/v1/orders/confirm")).json(&json!({"token": token})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::GONE, "used up");
     let r = api.post(app.url("/api/v1/orders")).json(&json!({"tariff": "managed-server"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.json::<Value>().await.unwrap()["error"].as_str().unwrap().contains("request body"));
@@ -832,7 +872,9 @@ async fn health_metrics_openapi_and_languages() {
     assert_eq!(b.get("/healthz").await.status(), StatusCode::OK);
     assert_eq!(b.get("/static/app.css").await.status(), StatusCode::OK);
     assert_eq!(b.get("/no/such/page").await.status(), StatusCode::NOT_FOUND);
-    let (_, metrics) = b.get_text("/metrics").await;
+    // the metrics are on their own address, never on the public one
+    assert_eq!(b.get("/metrics").await.status(), StatusCode::NOT_FOUND);
+    let metrics = app.api().get(format!("{}/metrics", app.metrics_base)).send().await.unwrap().text().await.unwrap();
     assert!(
         metrics.contains("hostwerk_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"),
         "{metrics}"

@@ -310,7 +310,15 @@ async fn phone_password_rules_and_the_temporary_pin() {
     assert_eq!(check(&app, &support, "K1000001", "Sieben Zwerge hinter den Bergen").await.1["verified"], true);
 
     // the PIN: shown once, works once, ends with a password reset
+    // a PIN needs the customer-menu password: a stolen session alone does not become a phone identity
     let r = b.submit("/menu/phone", "/menu/phone/pin", &[]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("Das aktuelle Passwort ist falsch"));
+    let r = b.submit("/menu/phone", "/menu/phone/pin", &[("current_password", "falsch-falsch-falsch")]).await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let customer = app.store.customer_by_number("K1000001".parse().unwrap()).await.unwrap();
+    assert!(app.store.phone_pin(customer.id).await.unwrap().is_none(), "no PIN without the password");
+    let r = b.submit("/menu/phone", "/menu/phone/pin", &[("current_password", "demo-password-1")]).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["cache-control"], "no-store");
     let page = r.text().await.unwrap();
@@ -326,7 +334,13 @@ async fn phone_password_rules_and_the_temporary_pin() {
     assert_eq!(app.store.phone_verifications(customer.id, 10).await.unwrap()[1].method, "pin");
 
     let token = app.token(false, "K1000001", "demo-password-1").await;
-    let (status, body) = api_post(&app, &token, "/api/v1/me/phone-pin", json!({})).await;
+    let (status, _) = api_post(&app, &token, "/api/v1/me/phone-pin", json!({})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "the API wants the password too");
+    let (status, _) =
+        api_post(&app, &token, "/api/v1/me/phone-pin", json!({"current_password": "nope-nope-nope"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) =
+        api_post(&app, &token, "/api/v1/me/phone-pin", json!({"current_password": "demo-password-1"})).await;
     assert_eq!(status, StatusCode::CREATED);
     let pin = body["pin"].as_str().unwrap().to_owned();
     assert!(app.store.phone_pin(customer.id).await.unwrap().is_some());

@@ -59,7 +59,7 @@ async fn search_by_name_email_and_domain(app: &TestApp) {
         ("password", "Apfelstrudel-mit-Sahne-1"),
         ("phone_password", "Kaiserschmarrn-mit-Zwetschgen"),
     ];
-    assert_eq!(b.submit("/order", "/order", &order).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(support::order_and_confirm(app, &b, &order).await.status(), StatusCode::SEE_OTHER);
 
     let support = signed_in(app, "support", "demo-support-1").await;
     let (status, home) = support.get_text("/staff").await;

@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// Configuration file (TOML); see README "Configuration".
     #[arg(long, env = "HOSTWERK_CONFIG")]
     config: Option<PathBuf>,
+    /// Serve `/metrics` (Prometheus text format) on this address, e.g. 127.0.0.1:9464; the public address
+    /// never serves it.
+    #[arg(long, env = "HOSTWERK_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
     /// Seed demo customers and staff, and print their logins.
     #[arg(long)]
     demo: bool,
@@ -51,6 +55,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         None => TariffCatalog::demo(),
     };
+    config.demo = args.demo;
     if args.demo {
         prepare_demo_backups(&mut config, &args.data_dir, args.config.is_none())?;
     }
@@ -82,12 +87,33 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             hostwerk_web::demo::seed_backups(&store, &config.backup.mail_root)
                 .await
                 .context("cannot prepare the demo webspaces")?;
+        } else {
+            // The demo's logins are printed on every demo start: they must not open a real installation.
+            let disabled = hostwerk_web::demo::disable_published_logins(&store)
+                .await
+                .context("cannot check the database for demo logins")?;
+            if !disabled.is_empty() {
+                eprintln!(
+                    "This database was seeded by `serve --demo`, and this start is not a demo: the demo logins {} \
+                     still had their published passwords and are now disabled (staff deactivated, customers need \
+                     the password reminder). Create your own admin with `hostwerk admin create-staff`.",
+                    disabled.join(", ")
+                );
+            }
         }
         let state = AppState::new(store, config);
         hostwerk_web::spawn_housekeeping(&state);
         hostwerk_web::backups::spawn_tick(&state);
         start_local_workers(&state).await?;
         println!("hostwerk {} listening on http://{local}/", env!("CARGO_PKG_VERSION"));
+        if let Some(addr) = args.metrics_listen {
+            let metrics = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} for the metrics (is the port in use?)"))?;
+            let at = metrics.local_addr().context("metrics listener address")?;
+            println!("metrics on http://{at}/metrics");
+            tokio::spawn(hostwerk_web::serve_metrics(metrics, state.clone(), shutdown_signal()));
+        }
         if args.demo {
             println!("Demo logins:");
             for l in hostwerk_web::demo::LOGINS {

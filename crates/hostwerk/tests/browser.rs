@@ -268,6 +268,14 @@ async fn order_tariff(b: &Browser<'_>) -> anyhow::Result<String> {
     b.fill("#password", "Kirschkuchen-am-Sonntag-1").await?;
     b.fill("#phone_password", "Telefon-77").await?;
     b.submit_main_form().await?;
+    // The order waits for the address: the page says "check your mail", the mail's link places it. The demo
+    // has no mail server; its outbox (in the data directory) is where the mail arrives.
+    b.wait_for("#order-sent").await.context("the order did not answer with its check-your-mail page")?;
+    ensure!(b.path().await? == "/order/sent", "the order's answer is not a page of its own: {}", b.here().await);
+    let link = order_link(b.data, "erika.browser@example.org").await?;
+    b.c.goto(&link).await.context("cannot open the order's confirmation link")?;
+    b.wait_for("#order-summary").await?;
+    b.find("#confirm-order").await?.click().await?;
 
     let number = match b.c.wait().at_most(STEP_TIMEOUT).for_element(Locator::Css("#customer-number")).await {
         Ok(e) => e.text().await?.trim().to_owned(),
@@ -286,6 +294,22 @@ async fn order_tariff(b: &Browser<'_>) -> anyhow::Result<String> {
     let shot = b.screenshot("browser-order-done.png").await?;
     say(&format!("browser test: ordered SharedHosting S as {number}; screenshot {}", shot.display()));
     Ok(number)
+}
+
+/// The confirmation link of the newest order mail to `to` in the demo's outbox.
+async fn order_link(data: &Path, to: &str) -> anyhow::Result<String> {
+    let store = hostwerk_store::Store::connect(&hostwerk_store::Store::sqlite_url(data)).await?;
+    for _ in 0..100 {
+        let mails = store.outbox(20).await?;
+        if let Some(body) =
+            mails.iter().find(|m| m.recipient == to && m.body.contains("/order/confirm?token=")).map(|m| &m.body)
+        {
+            let link = body.split_whitespace().find(|w| w.contains("/order/confirm?token=")).unwrap_or_default();
+            return Ok(link.to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("no order mail to {to} in the outbox")
 }
 
 /// Logs in as the new customer and finds the ordered contract on the dashboard.

@@ -214,6 +214,9 @@ async fn render_profile(
 struct ProfileForm {
     email: String,
     language: String,
+    /// Needed when the e-mail address changes.
+    #[serde(default)]
+    current_password: String,
 }
 
 async fn profile(
@@ -222,9 +225,14 @@ async fn profile(
     CurrentCustomer(customer): CurrentCustomer,
     CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> Result<Response, PageError> {
-    match service::update_profile(&state, &customer, &form.email, &form.language).await {
-        Ok(updated) => {
-            Ok(redirect_with_cookies("/menu/profile?done=profile_saved", &[lang_cookie(&state, updated.language)]))
+    match service::update_profile(&state, &customer, &form.email, &form.language, &form.current_password).await {
+        Ok(change) => {
+            let to = if change.confirmation_sent {
+                "/menu/profile?done=email_confirmation_sent"
+            } else {
+                "/menu/profile?done=profile_saved"
+            };
+            Ok(redirect_with_cookies(to, &[lang_cookie(&state, change.customer.language)]))
         }
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };

@@ -82,13 +82,28 @@ async fn change(
     }
 }
 
+#[derive(serde::Deserialize)]
+struct PinForm {
+    #[serde(default)]
+    current_password: String,
+}
+
 async fn create_pin(
     State(state): State<AppState>,
     ctx: Ctx,
     CurrentCustomer(customer): CurrentCustomer,
-    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+    CsrfForm(form): CsrfForm<PinForm>,
 ) -> Result<Response, PageError> {
-    let (pin, expires) = phone::create_phone_pin(&state, &customer).await?;
+    let (pin, expires) = match phone::create_phone_pin(&state, &customer, &form.current_password).await {
+        Ok(p) => p,
+        Err(e) => {
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
+            return Ok(with_status(
+                form_status(&e),
+                render(&state, &ctx, &customer, context! { pin_error => error }).await?,
+            ));
+        }
+    };
     // Shown in this answer only; the page is not cached and a reload shows it no more.
     let extra = context! { new_pin => pin, new_pin_expires => format_berlin_datetime(expires, ctx.lang) };
     let mut response = render(&state, &ctx, &customer, extra).await?.into_response();

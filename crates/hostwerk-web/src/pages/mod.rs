@@ -122,15 +122,16 @@ pub(crate) fn confirmation_page(
     Ok(page.into_response())
 }
 
-/// Where a login leads: back to the page that asked for it (`next`, a path below `area`), or `home`; with a
-/// form that was sent after the session ended (`resume_form`), a page that offers to send it now.
+/// Where a login leads: back to the page that asked for it (`next`, a path below `area`), or the area's
+/// start page `area` itself; with a form that was sent after the session ended (`resume_form`), a page that
+/// offers to send it now.
 pub(crate) fn after_login(
     state: &AppState,
     ctx: &crate::auth::Ctx,
     area: &str,
-    home: &str,
     next: Option<&str>,
     resume_form: Option<&str>,
+    headers: &axum::http::HeaderMap,
     cookies: &[String],
 ) -> Result<Response, crate::error::PageError> {
     let next = next.and_then(|n| crate::error_pages::local_path(n, area));
@@ -138,7 +139,11 @@ pub(crate) fn after_login(
         (Some(action), Some(form)) => {
             let fields = crate::error_pages::form_fields(form.as_bytes());
             let resend = crate::error_pages::resend_value(action, &fields);
-            let page = state.views.render("resume.html", minijinja::context! { resend, home, ..ctx.base(state) })?;
+            // The form is bound to the session this login starts.
+            let csrf = crate::csrf::token_after(headers, cookies);
+            let page = state
+                .views
+                .render("resume.html", minijinja::context! { resend, home => area, csrf, ..ctx.base(state) })?;
             let mut r = page.into_response();
             for c in cookies {
                 if let Ok(v) = HeaderValue::from_str(c) {
@@ -149,7 +154,7 @@ pub(crate) fn after_login(
             Ok(r)
         }
         (Some(to), None) => Ok(redirect_with_cookies(to, cookies)),
-        (None, _) => Ok(redirect_with_cookies(home, cookies)),
+        (None, _) => Ok(redirect_with_cookies(area, cookies)),
     }
 }
 

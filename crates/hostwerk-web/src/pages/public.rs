@@ -24,7 +24,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/login", get(login_page).post(login))
         .route("/logout", axum::routing::post(logout))
         .route("/order", get(order_page).post(order))
+        .route("/order/sent", get(order_sent))
+        .route("/order/confirm", get(order_confirm_page).post(order_confirm))
         .route("/order/done", get(order_done))
+        .route("/email-confirm", get(email_confirm_page).post(email_confirm))
         .route("/password-reminder", get(reminder_page).post(reminder))
         .route("/password-reset", get(reset_page).post(reset))
 }
@@ -95,9 +98,9 @@ async fn login(
                 &state,
                 &ctx,
                 "/menu",
-                "/menu",
                 form.next.as_deref(),
                 form.resume_form.as_deref(),
+                &headers,
                 &cookies,
             )
         }
@@ -165,25 +168,80 @@ async fn order(
     State(state): State<AppState>,
     ctx: Ctx,
     ClientIp(ip): ClientIp,
-    headers: axum::http::HeaderMap,
     CsrfForm(mut form): CsrfForm<OrderInput>,
 ) -> Result<Response, PageError> {
     if form.language.is_none() {
         form.language = Some(ctx.lang.code().to_owned());
     }
     match service::place_order(&state, &form, ip).await {
-        Ok(customer) => {
-            // The new customer is signed in, and the confirmation is a page of its own: reloading it shows it
-            // again instead of placing the order a second time.
-            let session = fresh_session(&state, &headers, CUSTOMER_COOKIE, Subject::Customer(customer.id)).await?;
-            Ok(redirect_with_cookies("/order/done", &[session, lang_cookie(&state, customer.language)]))
-        }
+        // The same page whether or not the address has an account: the mail says which.
+        Ok(()) => Ok(Redirect::to("/order/sent").into_response()),
         Err(e) => {
             let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
             let page = render_order(&state, &ctx, Some(error), &form.tariff, Some(&form)).await?;
             Ok(with_status(form_status(&e), page))
         }
     }
+}
+
+async fn order_sent(State(state): State<AppState>, ctx: Ctx) -> Result<Html<String>, PageError> {
+    state.views.render("order_sent.html", context! { ..ctx.base(&state) })
+}
+
+/// The link from the order's mail: what will be ordered, and the button that places it (a GET alone places
+/// nothing: mail scanners open links too).
+async fn order_confirm_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    match service::order_summary(&state, &q.token).await {
+        Ok(order) => Ok(state
+            .views
+            .render(
+                "order_confirm.html",
+                context! { token => q.token, name => order.name, email => order.email, tariff => order.tariff, ..ctx.base(&state) },
+            )?
+            .into_response()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct ConfirmForm {
+    #[serde(default)]
+    token: String,
+}
+
+async fn order_confirm(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
+) -> Result<Response, PageError> {
+    let customer = service::confirm_order(&state, &form.token).await?;
+    // The new customer is signed in, and the confirmation is a page of its own: reloading it shows it again
+    // instead of placing the order a second time.
+    let session = fresh_session(&state, &headers, CUSTOMER_COOKIE, Subject::Customer(customer.id)).await?;
+    Ok(redirect_with_cookies("/order/done", &[session, lang_cookie(&state, customer.language)]))
+}
+
+/// The link mailed to a new address: a button that makes the change (a GET alone changes nothing).
+async fn email_confirm_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<TokenQuery>,
+) -> Result<Response, PageError> {
+    let valid = service::email_change_valid(&state, &q.token).await;
+    let page = state.views.render("email_confirm.html", context! { token => q.token, valid, ..ctx.base(&state) })?;
+    Ok(if valid { page.into_response() } else { with_status(StatusCode::GONE, page) })
+}
+
+async fn email_confirm(
+    State(state): State<AppState>,
+    CsrfForm(form): CsrfForm<ConfirmForm>,
+) -> Result<Response, PageError> {
+    service::confirm_email_change(&state, &form.token).await?;
+    Ok(Redirect::to("/menu/profile?done=email_changed").into_response())
 }
 
 async fn order_done(

@@ -81,9 +81,9 @@ async fn login(
                 &state,
                 &ctx,
                 "/staff",
-                "/staff",
                 form.next.as_deref(),
                 form.resume_form.as_deref(),
+                &headers,
                 &[session],
             )
         }

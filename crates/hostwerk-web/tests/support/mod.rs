@@ -13,6 +13,8 @@ use reqwest::{Client, Response, StatusCode};
 
 pub struct TestApp {
     pub base: String,
+    /// The metrics' own listen address (`serve --metrics-listen`).
+    pub metrics_base: String,
     pub store: Store,
     pub smtp: smtp::SmtpSink,
     /// The running app's state (for tests that act as an agent through the use cases).
@@ -60,7 +62,10 @@ impl TestApp {
         hostwerk_web::demo::seed(&store, &config.webspace_root).await.unwrap();
         let state = AppState::new(store.clone(), config);
         tokio::spawn(hostwerk_web::serve(listener, state.clone(), std::future::pending()));
-        Self { base: format!("http://{addr}"), store, smtp, state, _dir: dir }
+        let metrics = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_base = format!("http://{}", metrics.local_addr().unwrap());
+        tokio::spawn(hostwerk_web::serve_metrics(metrics, state.clone(), std::future::pending()));
+        Self { base: format!("http://{addr}"), metrics_base, store, smtp, state, _dir: dir }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -173,4 +178,26 @@ pub async fn ids_of(app: &TestApp, number: &str) -> (i64, i64, i64) {
 
 pub fn location(r: &Response) -> String {
     r.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+}
+
+/// The token of the newest link `…{marker}TOKEN` in the mails to `to` (waits for one).
+pub async fn link_token(app: &TestApp, to: &str, marker: &str) -> String {
+    let mail = app.smtp.wait_for(to, marker).await;
+    let text = smtp::decoded(&mail.data);
+    let at = text.rfind(marker).unwrap() + marker.len();
+    text[at..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect()
+}
+
+/// Orders with `fields` in `b` and opens the link mailed to the address, as the orderer would: returns the
+/// answer to the confirmation (a redirect to `/order/done`, the browser signed in as the new customer).
+pub async fn order_and_confirm(app: &TestApp, b: &Browser, fields: &[(&str, &str)]) -> Response {
+    let r = b.submit("/order", "/order", fields).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the order is taken");
+    assert_eq!(location(&r), "/order/sent");
+    let email = fields.iter().find(|(k, _)| *k == "email").map(|(_, v)| *v).unwrap();
+    // mail goes to the address as parsed: the domain in lower case
+    let (local, domain) = email.rsplit_once('@').unwrap();
+    let token = link_token(app, &format!("{local}@{}", domain.to_lowercase()), "/order/confirm?token=").await;
+    let page = format!("/order/confirm?token={token}");
+    b.submit(&page, "/order/confirm", &[("token", &token)]).await
 }
