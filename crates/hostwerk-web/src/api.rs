@@ -2,7 +2,7 @@
 //! apps with bearer tokens; described by the OpenAPI document at `/api/v1/openapi.json`.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Path, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -25,6 +25,18 @@ pub(crate) struct ApiJson<T>(pub T);
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         ApiError(r.status(), format!("the request body is not valid: {}", r.body_text()))
+    }
+}
+
+/// Path parameters whose parse errors answer as `{"error": …}` (400), like every other API failure (issue 17:
+/// they answered plain text).
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub(crate) struct ApiPath<T>(pub T);
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(r: axum::extract::rejection::PathRejection) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, format!("the address is not valid: {}", r.body_text()))
     }
 }
 
@@ -100,7 +112,55 @@ async fn openapi() -> Response {
     doc.merge(crate::api_phone::PhoneApiDoc::openapi());
     doc.merge(crate::api_limits::LimitsApiDoc::openapi());
     doc.merge(crate::api_backups::BackupsApiDoc::openapi());
+    document_common_answers(&mut doc);
     Json(doc).into_response()
+}
+
+/// Operations anyone may call without a token.
+const PUBLIC_PATHS: [&str; 6] = [
+    "/api/v1/tariffs",
+    "/api/v1/orders",
+    "/api/v1/orders/confirm",
+    "/api/v1/password-reminder",
+    "/api/v1/auth/token",
+    "/api/v1/staff/auth/token",
+];
+
+/// The answers every operation can give besides its own (issue 17: 23 status codes were undocumented): a
+/// request that cannot be read (400: a path parameter that does not parse, a body that is not JSON), no or a
+/// wrong token (401), the wrong role (403), a body of another type (415) or with missing or invalid fields
+/// (422), and a path naming nothing the caller may see (404).
+fn document_common_answers(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |what: &str| {
+        ResponseBuilder::new()
+            .description(what)
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build()
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let public = PUBLIC_PATHS.contains(&path.as_str());
+        let has_params = path.contains('{');
+        for op in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        {
+            let mut add = |code: &str, what: &str| {
+                op.responses.responses.entry(code.to_owned()).or_insert_with(|| error(what).into());
+            };
+            add("400", "The request cannot be read (a path parameter or the body does not parse).");
+            if !public {
+                add("401", "No token, or the token is unknown or expired.");
+                add("403", "The token's role may not do this.");
+            }
+            if has_params {
+                add("404", "Nothing by this name that the caller may see.");
+            }
+            if op.request_body.is_some() {
+                add("415", "The body is not `application/json`.");
+                add("422", "A field is missing or not valid.");
+            }
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -403,7 +463,7 @@ async fn contracts(
 async fn contract(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ContractDto>, ApiError> {
     Ok(Json(ContractDto::from(&state.store.contract(c.id, id).await?)))
 }
@@ -473,7 +533,7 @@ async fn add_mailbox(
 async fn delete_mailbox(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     service::delete_mailbox(&state, &c, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -484,7 +544,7 @@ async fn delete_mailbox(
 async fn find_customer(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> Result<Json<CustomerSummary>, ApiError> {
     CustomerNumber::parse(&number).map_err(|e| ApiError(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))?;
     Ok(Json(service::find_customer(&state, &s, &number).await?))
@@ -573,7 +633,7 @@ async fn create_staff(
 async fn update_tariff(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(u): ApiJson<TariffUpdate>,
 ) -> Result<Json<TariffDto>, ApiError> {
     Ok(Json(TariffDto::from(&service::update_tariff(&state, &s, &id, &u).await?)))
@@ -629,7 +689,7 @@ async fn create_node(
 async fn delete_node(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<StatusCode, ApiError> {
     service::delete_node(&state, &s, id).await?;
     Ok(StatusCode::NO_CONTENT)

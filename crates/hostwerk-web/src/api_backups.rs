@@ -2,7 +2,7 @@
 //! under `/api/v1/me/contracts/{id}/…`, and the agent's job protocol under `/api/v1/agent/backup-jobs/…`
 //! (bearer: the node's agent token): claim, heartbeat, finish.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,7 +11,7 @@ use hostwerk_domain::backup_job::RelativePath;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{ApiJson, ErrorBody};
+use crate::api::{ApiJson, ApiPath, ErrorBody};
 use crate::auth::{ApiCustomer, ApiNode};
 use crate::backups::{self, AgentJob, AgentReport, AgentRestore, AgentSnapshot, JobView, Requester, RestoreRequest};
 use crate::error::ApiError;
@@ -97,7 +97,7 @@ struct BackupsDto {
 async fn contract_backups(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<BackupsDto>, ApiError> {
     let b = backups::contract_backups(&state, &c, id).await?;
     Ok(Json(BackupsDto {
@@ -131,7 +131,7 @@ async fn contract_backups(
 async fn on_demand(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<(StatusCode, Json<JobDto>), ApiError> {
     let view = backups::request_on_demand(&state, &c, id, &Requester::Customer(&c)).await?;
     Ok((StatusCode::ACCEPTED, Json(JobDto::from(&view))))
@@ -158,7 +158,7 @@ struct RestoreBody {
 async fn restore(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<RestoreBody>,
 ) -> Result<(StatusCode, Json<JobDto>), ApiError> {
     let who = Requester::Customer(&c);
@@ -200,7 +200,7 @@ struct Attempt {
 async fn heartbeat(
     State(state): State<AppState>,
     ApiNode(node): ApiNode,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Attempt>,
 ) -> Result<StatusCode, ApiError> {
     if backups::heartbeat(&state, &node, id, req.attempt).await? {
@@ -227,7 +227,7 @@ struct Finished {
 async fn finish(
     State(state): State<AppState>,
     ApiNode(node): ApiNode,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Finish>,
 ) -> Result<Json<Finished>, ApiError> {
     let job = backups::finish(&state, &node, id, req.attempt, &req.report).await?;

@@ -2,14 +2,14 @@
 //! `/api/v1/me/contracts/{id}/…`, and the node agent's two calls under `/api/v1/agent/…` (bearer: the node's
 //! agent token).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{ApiJson, ErrorBody};
+use crate::api::{ApiJson, ApiPath, ErrorBody};
 use crate::auth::{ApiCustomer, ApiNode};
 use crate::error::ApiError;
 use crate::server_config::{self, ContractLimit};
@@ -74,7 +74,7 @@ impl From<&ContractLimit> for ProcessLimitDto {
 async fn limit(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ProcessLimitDto>, ApiError> {
     Ok(Json(ProcessLimitDto::from(&server_config::one_contract_limit(&state, &c, id).await?)))
 }
@@ -91,7 +91,7 @@ struct SetLimit {
 async fn set_limit(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<SetLimit>,
 ) -> Result<Json<ProcessLimitDto>, ApiError> {
     server_config::set_limit(&state, &c, id, &req.limit).await?;
@@ -118,7 +118,7 @@ struct KillsDto {
 async fn kills(
     State(state): State<AppState>,
     ApiCustomer(c): ApiCustomer,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<KillsDto>, ApiError> {
     let limit = server_config::one_contract_limit(&state, &c, id).await?;
     Ok(Json(KillsDto {

@@ -2,14 +2,14 @@
 //! `/api/v1/staff/...`, and the customer's telephone password, PIN and activity under `/api/v1/me/...`.
 //! Same use cases, same limits as the pages.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::api::{ApiJson, ContractDto, CustomerDto, DomainDto, ErrorBody, MailboxDto};
+use crate::api::{ApiJson, ApiPath, ContractDto, CustomerDto, DomainDto, ErrorBody, MailboxDto};
 use crate::auth::{ApiCustomer, ApiStaff};
 use crate::error::ApiError;
 use crate::phone::{self, CheckOutcome};
@@ -112,7 +112,7 @@ struct CallDto {
 async fn call(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> Result<Json<CallDto>, ApiError> {
     let v = phone::call_view(&state, &s, &number).await?;
     Ok(Json(CallDto {
@@ -163,7 +163,7 @@ fn tariff_change_dto(c: &hostwerk_store::TariffChange) -> TariffChangeDto {
 async fn end_call(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     phone::end_call(&state, &s, &number).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -181,7 +181,7 @@ struct TariffChangeRequest {
 async fn tariff_change(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     ApiJson(req): ApiJson<TariffChangeRequest>,
 ) -> Result<(StatusCode, Json<TariffChangeDto>), ApiError> {
     let (change, quote) = phone::schedule_tariff_change(&state, &s, &number, req.contract_id, &req.tariff).await?;
@@ -204,7 +204,7 @@ struct DomainOrderRequest {
 async fn domain_order(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
-    Path(number): Path<String>,
+    ApiPath(number): ApiPath<String>,
     ApiJson(req): ApiJson<DomainOrderRequest>,
 ) -> Result<(StatusCode, Json<DomainOrderDto>), ApiError> {
     let o = phone::order_domain(&state, &s, &number, req.contract_id, &req.domain).await?;
@@ -228,7 +228,7 @@ struct AuthCodeResponse {
 async fn auth_code(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
-    Path((number, id)): Path<(String, i64)>,
+    ApiPath((number, id)): ApiPath<(String, i64)>,
     ApiJson(req): ApiJson<AuthCodeRequest>,
 ) -> Result<Json<AuthCodeResponse>, ApiError> {
     let disclosed = phone::disclose_auth_code(&state, &s, &number, id, &req.reason).await?;
