@@ -112,15 +112,6 @@ impl Store {
         .ok_or(StoreError::NotFound)?;
         confirmation_of(&row)
     }
-
-    /// The customer whose address is `email`, if any (for mailing the owner instead of telling the asker).
-    pub async fn customer_with_email(&self, email: &EmailAddress) -> Result<Option<crate::Customer>, StoreError> {
-        match self.customer_by_email(email).await {
-            Ok(c) => Ok(Some(c)),
-            Err(StoreError::NotFound) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
 }
 
 fn confirmation_of(row: &sqlx::any::AnyRow) -> Result<EmailConfirmation, StoreError> {

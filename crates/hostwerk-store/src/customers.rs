@@ -209,6 +209,15 @@ impl Store {
             .collect()
     }
 
+    /// The customer whose address is `email`, if any (for mailing the owner instead of telling the asker).
+    pub async fn customer_with_email(&self, email: &EmailAddress) -> Result<Option<Customer>, StoreError> {
+        match self.customer_by_email(email).await {
+            Ok(c) => Ok(Some(c)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn customer_by_email(&self, email: &EmailAddress) -> Result<Customer, StoreError> {
         let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE email_norm = $1"))
             .bind(email.normalized())

@@ -58,35 +58,27 @@ pub(crate) async fn ensure_cookie(State(state): State<AppState>, mut req: Reques
 
 /// The form token for a browser with the CSRF cookie `browser`: bound to every session it holds.
 fn form_token(headers: &axum::http::HeaderMap, browser: &str) -> String {
-    let customer = cookie_value(headers, crate::auth::CUSTOMER_COOKIE).unwrap_or_default();
-    let staff = cookie_value(headers, crate::auth::STAFF_COOKIE).unwrap_or_default();
+    token_of(browser, |name| cookie_value(headers, name))
+}
+
+/// The token from the browser cookie and the session cookies that `cookie(name)` gives.
+fn token_of(browser: &str, cookie: impl Fn(&str) -> Option<String>) -> String {
+    let customer = cookie(crate::auth::CUSTOMER_COOKIE).unwrap_or_default();
+    let staff = cookie(crate::auth::STAFF_COOKIE).unwrap_or_default();
     hostwerk_store::token::hash_token(&format!("hostwerk form token\0{browser}\0{customer}\0{staff}"))
 }
 
 /// The form token this browser will have once the `Set-Cookie` values `set_cookies` (a login's new session)
 /// are stored: for a page that a login answers with a form on it.
 pub(crate) fn token_after(headers: &axum::http::HeaderMap, set_cookies: &[String]) -> String {
-    let mut headers = headers.clone();
-    let mut jar: Vec<String> = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .map(|p| p.trim().to_owned())
-        .collect();
-    for set in set_cookies {
-        let pair = set.split(';').next().unwrap_or("").trim();
-        if let Some((name, _)) = pair.split_once('=') {
-            jar.retain(|p| p.split_once('=').is_none_or(|(n, _)| n != name));
-            jar.push(pair.to_owned());
-        }
-    }
-    headers.remove(COOKIE);
-    if let Ok(v) = HeaderValue::from_str(&jar.join("; ")) {
-        headers.insert(COOKIE, v);
-    }
-    let browser = cookie_value(&headers, COOKIE_NAME).unwrap_or_default();
-    form_token(&headers, &browser)
+    let cookie = |name: &str| {
+        let set = set_cookies.iter().find_map(|c| {
+            let (n, v) = c.split(';').next()?.trim().split_once('=')?;
+            (n == name).then(|| v.to_owned())
+        });
+        set.or_else(|| cookie_value(headers, name))
+    };
+    token_of(&cookie(COOKIE_NAME).unwrap_or_default(), cookie)
 }
 
 #[derive(Deserialize)]

@@ -34,6 +34,8 @@ pub(crate) struct UnknownLogins {
 
 impl UnknownLogins {
     pub const CAP: usize = 100_000;
+    /// A name's failures are forgotten this long after its lock-out ended.
+    const FORGET_SECS: i64 = 86_400;
 
     fn new() -> Self {
         Self { names: Mutex::new(HashMap::new()) }
@@ -49,8 +51,7 @@ impl UnknownLogins {
     pub fn failed(&self, name: &str, now: i64, lockout: impl Fn(i64) -> i64) {
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
         if names.len() >= Self::CAP && !names.contains_key(name) {
-            // A name's failures are forgotten a day after its lock-out ended.
-            names.retain(|_, (_, until)| *until + 86_400 > now);
+            names.retain(|_, (_, until)| *until + Self::FORGET_SECS > now);
             if names.len() >= Self::CAP {
                 return;
             }
@@ -62,7 +63,7 @@ impl UnknownLogins {
 
     fn tidy(&self, now: i64) {
         let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
-        names.retain(|_, (_, until)| *until + 86_400 > now);
+        names.retain(|_, (_, until)| *until + Self::FORGET_SECS > now);
     }
 }
 

@@ -195,16 +195,12 @@ async fn order_confirm_page(
     ctx: Ctx,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, PageError> {
-    match service::order_summary(&state, &q.token).await {
-        Ok(order) => Ok(state
-            .views
-            .render(
-                "order_confirm.html",
-                context! { token => q.token, name => order.name, email => order.email, tariff => order.tariff, ..ctx.base(&state) },
-            )?
-            .into_response()),
-        Err(e) => Err(e.into()),
-    }
+    let order = service::order_summary(&state, &q.token).await?;
+    let page = state.views.render(
+        "order_confirm.html",
+        context! { token => q.token, name => order.name, email => order.email, tariff => order.tariff, ..ctx.base(&state) },
+    )?;
+    Ok(page.into_response())
 }
 
 #[derive(Deserialize)]
