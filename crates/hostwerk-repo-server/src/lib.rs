@@ -62,6 +62,6 @@ mod tls;
 mod tokens;
 
 pub use error::ServerError;
-pub use server::{router, serve, ServerConfig, SharedTokens, DEFAULT_MAX_BODY};
+pub use server::{fuzz_request, router, serve, ServerConfig, SharedTokens, DEFAULT_MAX_BODY};
 pub use tls::TlsConfig;
 pub use tokens::{hash_token, new_token, token_toml, valid_repo_name, Access, Token, TokenSet};

@@ -231,7 +231,10 @@ fn parse_path(path: &str) -> Result<(String, Target), Reply> {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    bearer_value(headers.get(header::AUTHORIZATION)?.to_str().ok()?)
+}
+
+fn bearer_value(v: &str) -> Option<&str> {
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
@@ -307,9 +310,10 @@ async fn list(dir: PathBuf, t: FileType) -> Result<Response, Reply> {
     Ok(axum::Json(v).into_response())
 }
 
-/// A parsed `Range` header (one range only; anything else is ignored, as RFC 9110 allows).
-#[derive(Debug, Clone, Copy)]
-enum Range {
+/// A parsed `Range` header (one range only; anything else is ignored, as RFC 9110 allows). Every number
+/// is a `u64` as sent; nothing here is computed from them, see [`resolve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Range {
     /// `bytes=A-B` (inclusive)
     Closed(u64, u64),
     /// `bytes=A-`
@@ -319,43 +323,45 @@ enum Range {
 }
 
 fn parse_range(headers: &HeaderMap) -> Option<Range> {
-    let v = headers.get(header::RANGE)?.to_str().ok()?;
+    parse_range_value(headers.get(header::RANGE)?.to_str().ok()?)
+}
+
+/// Parses the value of a `Range` header. Numbers are plain decimal digits (no sign, no spaces inside, as
+/// RFC 9110 writes them) that fit a `u64`; anything else is no range.
+pub(crate) fn parse_range_value(v: &str) -> Option<Range> {
     let spec = v.trim().strip_prefix("bytes=")?;
     if spec.contains(',') {
         return None;
     }
     let (a, b) = spec.split_once('-')?;
     let (a, b) = (a.trim(), b.trim());
+    let num = |s: &str| -> Option<u64> {
+        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
     match (a.is_empty(), b.is_empty()) {
         (false, false) => {
-            let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+            let (a, b) = (num(a)?, num(b)?);
             (a <= b).then_some(Range::Closed(a, b))
         }
-        (false, true) => Some(Range::From(a.parse().ok()?)),
-        (true, false) => Some(Range::Suffix(b.parse().ok()?)),
+        (false, true) => Some(Range::From(num(a)?)),
+        (true, false) => Some(Range::Suffix(num(b)?)),
         (true, true) => None,
     }
 }
 
-fn partial(head: bool, data: Vec<u8>, start: u64, total: Option<u64>) -> Response {
-    let end = start + data.len() as u64 - 1;
-    let total = total.map_or_else(|| "*".to_string(), |t| t.to_string());
-    let range = format!("bytes {start}-{end}/{total}");
-    body_response(StatusCode::PARTIAL_CONTENT, head, data, Some(range))
-}
-
-fn body_response(status: StatusCode, head: bool, data: Vec<u8>, content_range: Option<String>) -> Response {
-    let len = data.len();
-    let mut r = Response::new(if head { Body::empty() } else { Body::from(data) });
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Some(cr) = content_range.and_then(|c| HeaderValue::from_str(&c).ok()) {
-        h.insert(header::CONTENT_RANGE, cr);
+/// The bytes `start..=end` of a file of `total` bytes that `range` asks for, clamped to the file, or `None`
+/// when no byte of the file is in the range (416). `start <= end < total` whenever it answers.
+pub(crate) fn resolve(range: Range, total: u64) -> Option<(u64, u64)> {
+    let last = total.checked_sub(1)?;
+    match range {
+        Range::Closed(a, b) => (a <= last && a <= b).then(|| (a, b.min(last))),
+        Range::From(a) => (a <= last).then_some((a, last)),
+        Range::Suffix(0) => None,
+        Range::Suffix(n) => Some((total - n.min(total), last)),
     }
-    r
 }
 
 fn read(
@@ -370,6 +376,12 @@ fn read(
     read_file(dir, t, name, head, range)
 }
 
+/// How much of a file is sent per chunk of the streamed body.
+const CHUNK: usize = 64 << 10;
+
+/// Answers a read: the whole file (200) or the part a range asks for (206, clamped to the file), or 416 with
+/// `Content-Range: bytes */LEN`. The body is streamed from the open file in 64 KiB chunks, so neither the
+/// file nor the range is ever held in memory whole, whatever numbers the request carries.
 async fn read_file(
     dir: PathBuf,
     t: FileType,
@@ -379,34 +391,73 @@ async fn read_file(
 ) -> Result<Response, Reply> {
     let backend = LocalBackend::new(dir);
     let what = format!("{}/{name}", type_segment(t));
-    // The common case of the engine: an exact range inside the file, read without reading the whole file.
-    if let Some(Range::Closed(a, b)) = range {
-        if let Ok(len) = usize::try_from(b - a + 1) {
-            let (be, n) = (backend.clone(), name.clone());
-            match blocking(move || be.get_range(t, &n, a, len)).await? {
-                Ok(data) => return Ok(partial(head, data, a, None)),
-                Err(BackupError::Corrupt { .. }) => {} // the file is shorter: answer from the whole file below
-                Err(e) => return Err(storage_error(&what, &e)),
+    let opened = blocking(move || {
+        let f = backend.open_file(t, &name)?;
+        let len = f.metadata().map_err(|e| BackupError::Backend {
+            op: "stat",
+            name: name.clone(),
+            message: e.to_string(),
+        })?;
+        Ok::<_, BackupError>((f, len.len()))
+    })
+    .await?;
+    let (file, total) = opened.map_err(|e| storage_error(&what, &e))?;
+    let (status, start, end) = match range {
+        None => (StatusCode::OK, 0, total.checked_sub(1)),
+        Some(r) => match resolve(r, total) {
+            Some((a, b)) => (StatusCode::PARTIAL_CONTENT, a, Some(b)),
+            None => {
+                let mut r = Reply::new(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable").into_response();
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
+                    r.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
+                return Ok(r);
+            }
+        },
+    };
+    // end < total, so end - start + 1 cannot overflow.
+    let len = end.map_or(0, |e| e - start + 1);
+    let body = if head || len == 0 { Body::empty() } else { stream_body(file, start, len) };
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let (StatusCode::PARTIAL_CONTENT, Some(end)) = (status, end) {
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{total}")) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(r)
+}
+
+/// `len` bytes of `file` from `start`, read on a blocking thread one chunk ahead of the client (a slow or
+/// vanished client stops the reading).
+fn stream_body(file: std::fs::File, start: u64, len: u64) -> Body {
+    use std::os::unix::fs::FileExt;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(2);
+    tokio::task::spawn_blocking(move || {
+        let (mut pos, end) = (start, start + len);
+        while pos < end {
+            let n = usize::try_from(end - pos).map_or(CHUNK, |left| left.min(CHUNK));
+            let mut buf = vec![0u8; n];
+            let item = match file.read_at(&mut buf, pos) {
+                Ok(0) => Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "file shrank while sent")),
+                Ok(got) => {
+                    buf.truncate(got);
+                    pos += got as u64;
+                    Ok(buf)
+                }
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            if tx.blocking_send(item).is_err() || failed {
+                return;
             }
         }
-    }
-    let data = blocking(move || backend.get(t, &name)).await?.map_err(|e| storage_error(&what, &e))?;
-    let total = data.len() as u64;
-    let (start, end) = match range {
-        None => return Ok(body_response(StatusCode::OK, head, data, None)),
-        Some(Range::Closed(a, b)) => (a, b.min(total.saturating_sub(1))),
-        Some(Range::From(a)) => (a, total.saturating_sub(1)),
-        Some(Range::Suffix(n)) => (total.saturating_sub(n), total.saturating_sub(1)),
-    };
-    if start >= total || (matches!(range, Some(Range::Suffix(0)))) {
-        let mut r = Reply::new(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable").into_response();
-        if let Ok(v) = HeaderValue::from_str(&format!("bytes */{total}")) {
-            r.headers_mut().insert(header::CONTENT_RANGE, v);
-        }
-        return Ok(r);
-    }
-    let slice = data[start as usize..=end as usize].to_vec();
-    Ok(partial(head, slice, start, Some(total)))
+    });
+    Body::from_stream(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
 
 /// Marks a name as being written; released on drop.
@@ -517,6 +568,27 @@ async fn delete(token: &Token, dir: PathBuf, t: FileType, name: String) -> Resul
     Ok((StatusCode::OK, "deleted\n").into_response())
 }
 
+/// The request parsing for `cargo fuzz` (fuzz/fuzz_targets/repo_request.rs): path, `Range` and
+/// `Authorization` as a client may send them, against a file of `total` bytes. Panics when an invariant
+/// does not hold.
+#[doc(hidden)]
+pub fn fuzz_request(path: &str, range: &str, authorization: &str, total: u64) {
+    if let Ok((repo, target)) = parse_path(path) {
+        assert!(valid_repo_name(&repo), "{repo:?}");
+        if let Target::File(_, name) = target {
+            assert!(valid_file_name(&name));
+        }
+    }
+    if let Some(r) = parse_range_value(range) {
+        if let Some((s, e)) = resolve(r, total) {
+            assert!(s <= e && e < total, "{r:?} of {total}: {s}-{e}");
+        }
+    }
+    if let Some(t) = bearer_value(authorization) {
+        assert!(!t.is_empty() && authorization.contains(t));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,9 +630,50 @@ mod tests {
         assert!(matches!(parse_range(&h), Some(Range::From(5))));
         h.insert(header::RANGE, HeaderValue::from_static("bytes=-5"));
         assert!(matches!(parse_range(&h), Some(Range::Suffix(5))));
-        for bad in ["bytes=9-5", "bytes=1-2,3-4", "items=1-2", "bytes=-", "bytes=a-b"] {
+        for bad in [
+            "bytes=9-5",
+            "bytes=1-2,3-4",
+            "items=1-2",
+            "bytes=-",
+            "bytes=a-b",
+            "bytes=+1-2",
+            "bytes=0-18446744073709551616",
+            "bytes=--5",
+            "bytes=1--5",
+        ] {
             h.insert(header::RANGE, HeaderValue::from_static(bad));
             assert!(parse_range(&h).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ranges_are_clamped_to_the_file() {
+        // The two requests of the report: a huge end and u64::MAX as end.
+        assert_eq!(resolve(Range::Closed(0, 140_737_488_355_327), 100), Some((0, 99)));
+        assert_eq!(resolve(Range::Closed(0, u64::MAX), 100), Some((0, 99)));
+        assert_eq!(resolve(Range::Closed(u64::MAX, u64::MAX), 100), None);
+        assert_eq!(resolve(Range::Closed(99, 99), 100), Some((99, 99)));
+        assert_eq!(resolve(Range::Closed(100, 200), 100), None);
+        assert_eq!(resolve(Range::From(u64::MAX), 100), None);
+        assert_eq!(resolve(Range::From(0), 0), None);
+        assert_eq!(resolve(Range::Suffix(u64::MAX), 100), Some((0, 99)));
+        assert_eq!(resolve(Range::Suffix(1), 100), Some((99, 99)));
+        assert_eq!(resolve(Range::Suffix(0), 100), None);
+        assert_eq!(resolve(Range::Suffix(5), 0), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn resolved_ranges_lie_inside_the_file(a: u64, b: u64, total in proptest::prelude::any::<u64>(), kind in 0u8..3) {
+            let r = match kind { 0 => Range::Closed(a.min(b), a.max(b)), 1 => Range::From(a), _ => Range::Suffix(b) };
+            if let Some((s, e)) = resolve(r, total) {
+                proptest::prop_assert!(s <= e && e < total);
+            }
+        }
+
+        #[test]
+        fn range_values_never_panic(v in ".{0,40}") {
+            let _ = parse_range_value(&v);
         }
     }
 }

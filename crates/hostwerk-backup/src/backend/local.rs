@@ -40,6 +40,11 @@ impl LocalBackend {
         }
     }
 
+    /// Opens a stored file for reading (for a caller that streams it instead of reading it whole).
+    pub fn open_file(&self, t: FileType, name: &str) -> Result<fs::File> {
+        fs::File::open(self.path(t, name)).map_err(|e| self.err("open", t, name, e))
+    }
+
     fn err(&self, op: &'static str, t: FileType, name: &str, e: std::io::Error) -> Error {
         if e.kind() == ErrorKind::NotFound {
             return Error::NotFound { kind: t.kind(), name: name.into() };
@@ -128,7 +133,18 @@ impl Backend for LocalBackend {
     }
 
     fn get_range(&self, t: FileType, name: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
-        let f = fs::File::open(self.path(t, name)).map_err(|e| self.err("open", t, name, e))?;
+        let f = self.open_file(t, name)?;
+        // Nothing is allocated for a part the file does not have (a length from a request or a corrupt index
+        // could be anything up to usize::MAX).
+        let size = f.metadata().map_err(|e| self.err("stat", t, name, e))?.len();
+        let end = offset.checked_add(len as u64);
+        if end.is_none_or(|end| end > size) {
+            return Err(Error::corrupt(
+                t.kind(),
+                name,
+                format!("file has {size} bytes, {len} asked for from offset {offset}"),
+            ));
+        }
         let mut buf = vec![0u8; len];
         f.read_exact_at(&mut buf, offset).map_err(|e| {
             if e.kind() == ErrorKind::UnexpectedEof {

@@ -113,8 +113,6 @@ impl Server {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> (u16, Vec<u8>) {
-        assert!(!self.tls, "raw requests speak plain HTTP");
-        let mut s = TcpStream::connect(self.addr).unwrap();
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
         if let Some(t) = bearer {
             head.push_str(&format!("Authorization: Bearer {t}\r\n"));
@@ -126,7 +124,16 @@ impl Server {
             head.push_str(&format!("Content-Length: {}\r\n", body.len()));
         }
         head.push_str("\r\n");
-        s.write_all(head.as_bytes()).unwrap();
+        let (status, _, body) = self.raw_bytes(head.as_bytes(), body);
+        (status, body)
+    }
+
+    /// Sends `head` (request line and headers, ending in an empty line, any bytes) and `body` as they are;
+    /// returns status, the answer's header block and its body (status 0 when no answer could be read).
+    pub fn raw_bytes(&self, head: &[u8], body: &[u8]) -> (u16, String, Vec<u8>) {
+        assert!(!self.tls, "raw requests speak plain HTTP");
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        s.write_all(head).unwrap();
         let _ = s.write_all(body);
         let mut resp = Vec::new();
         let mut buf = [0u8; 65536];
@@ -137,7 +144,7 @@ impl Server {
             }
         }
         let Some(split) = resp.windows(4).position(|w| w == b"\r\n\r\n") else {
-            return (0, Vec::new());
+            return (0, String::new(), Vec::new());
         };
         let head = String::from_utf8_lossy(&resp[..split]).to_string();
         let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
@@ -145,7 +152,7 @@ impl Server {
         if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
             body = dechunk(&body);
         }
-        (status, body)
+        (status, head, body)
     }
 }
 
