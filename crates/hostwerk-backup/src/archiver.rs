@@ -2,11 +2,33 @@
 //!
 //! The calling thread walks the source and assembles trees; reader threads chunk and hash files;
 //! packer threads compress, encrypt and write packs. All queues are bounded.
+//!
+//! # How the source is opened
+//!
+//! The backup often runs as root over trees that others can change while it runs (a customer's webspace), so
+//! no entry is ever opened by its path:
+//!
+//! * Each source path is resolved once, at the start, lexically (`.` and `..` removed, as recorded in the
+//!   snapshot). The descriptor chain starts at `/` (a plain open) and every folder below it, the folders
+//!   above a source path included, is opened relative to its parent's descriptor with
+//!   `O_NOFOLLOW | O_DIRECTORY`. A symbolic link among the folders above a source path is therefore not
+//!   followed: that source path is skipped and listed in the snapshot's errors (give the real path instead).
+//!   A source path that is itself a symbolic link is stored as a link, as any link below it.
+//! * The walk lists a folder through the descriptor it opened (never by re-resolving its path) and takes
+//!   each entry's metadata with `statat(AT_SYMLINK_NOFOLLOW)` relative to it. A reader thread later opens
+//!   a file with `openat(folder, name, O_NOFOLLOW | O_NONBLOCK)`, a folder is opened with
+//!   `O_NOFOLLOW | O_DIRECTORY`, and the open entry is checked with `fstat` against what the walk saw
+//!   (device, inode, file type). A symbolic link now, or another file, is not read: the entry is skipped and
+//!   listed in the errors as changed during backup. Symbolic links are stored as links, never followed.
+//! * With [`BackupOptions::read_as`], a file or folder whose mode bits do not let that user read it (folders:
+//!   read and search) is skipped and listed in the errors; see [`Reader`].
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +36,8 @@ use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
+use rustix::io::Errno;
 
 use crate::blob::BlobType;
 use crate::chunker::chunk_stream;
@@ -27,8 +51,56 @@ use crate::repo::{hostname, Repository};
 use crate::snapshot::{BackupSummary, Snapshot, SnapshotInfo, SourceError};
 use crate::tree::{Node, NodeKind, Tree};
 
+/// A user whose permissions a backup reads with (see [`BackupOptions::read_as`]).
+///
+/// Only the mode bits are consulted, the way the kernel does for an unprivileged process: the owner bits if
+/// `uid` owns the entry, else the group bits if the entry's group is one of `gids`, else the other bits.
+/// uid 0 is not special (a root-owned 0600 file is readable by a `Reader` with uid 0, a file of another
+/// user with mode 0600 is not). ACLs, capabilities and mount options are not consulted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    /// The user.
+    pub uid: u32,
+    /// Its primary group and supplementary groups.
+    pub gids: Vec<u32>,
+}
+
+impl Reader {
+    /// Whether the mode bits of an entry (mode, owner, group) grant this user every bit of `need`
+    /// (`4` read, `2` write, `1` execute/search; `5` to list a folder).
+    pub fn allows(&self, mode: u32, uid: u32, gid: u32, need: u32) -> bool {
+        let bits = if uid == self.uid {
+            mode >> 6
+        } else if self.gids.contains(&gid) {
+            mode >> 3
+        } else {
+            mode
+        } & 0o7;
+        bits & need == need
+    }
+
+    #[allow(clippy::unnecessary_cast)]
+    fn allows_stat(&self, st: &Stat, need: u32) -> bool {
+        self.allows(st.st_mode as u32, st.st_uid as u32, st.st_gid as u32, need)
+    }
+}
+
+/// Whose permissions a backup reads with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadAs {
+    /// Every source path as this user.
+    User(Reader),
+    /// Each source path as the user given for it (paths compared after `.`/`..` are removed lexically, as in
+    /// the snapshot); a source path without an entry is refused before anything is read.
+    PerPath(Vec<(PathBuf, Reader)>),
+}
+
+/// A test hook, called with an entry's path just before it is opened (files by a reader thread, folders
+/// by the walk).
+pub type BeforeOpen = Arc<dyn Fn(&Path) + Send + Sync>;
+
 /// What to back up and how to label it.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct BackupOptions {
     /// Source paths (files or directories).
     pub paths: Vec<PathBuf>,
@@ -46,6 +118,34 @@ pub struct BackupOptions {
     pub force: bool,
     /// Record this time instead of now (imports, and simulations of many nights as in `bench/`).
     pub time: Option<chrono::DateTime<chrono::Utc>>,
+    /// Read only what this user could read (defence in depth for backups run as root over a customer's
+    /// files): a file whose mode bits do not let the user read it, or a folder it may not read and search, is
+    /// skipped and listed in the snapshot's errors, and so is a source path below a folder the user may not
+    /// search. The check is made on the walk's `lstat` (before a parent snapshot's content is reused) and again
+    /// on the `fstat` of the opened file. See [`Reader`] for what is consulted (mode bits only, no ACLs).
+    /// `None`: no check (the process's own permissions apply).
+    pub read_as: Option<ReadAs>,
+    /// Test-only: called with each entry's path just before it is opened, to change the tree at exactly
+    /// that moment.
+    #[doc(hidden)]
+    pub before_open: Option<BeforeOpen>,
+}
+
+impl std::fmt::Debug for BackupOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackupOptions")
+            .field("paths", &self.paths)
+            .field("tags", &self.tags)
+            .field("host", &self.host)
+            .field("excludes", &self.excludes)
+            .field("stdin_name", &self.stdin_name)
+            .field("threads", &self.threads)
+            .field("force", &self.force)
+            .field("time", &self.time)
+            .field("read_as", &self.read_as)
+            .field("before_open", &self.before_open.as_ref().map(|_| "<hook>"))
+            .finish()
+    }
 }
 
 /// Result of a backup.
@@ -215,8 +315,14 @@ fn packer(repo: &Repository, sink: &PackSink<'_>, rx: Receiver<BlobMsg>) -> Resu
 }
 
 struct FileJob {
+    /// The folder the walk listed the file in, and the file's name in it.
+    dir: Arc<OwnedFd>,
+    name: OsString,
+    /// For messages and the test hook.
     path: PathBuf,
-    size: u64,
+    /// What the walk saw (`statat` without following links).
+    seen: Stat,
+    reader: Option<Arc<Reader>>,
     reply: Sender<FileOutcome>,
 }
 
@@ -226,11 +332,20 @@ enum FileOutcome {
     Fatal(Error),
 }
 
-fn reader(saver: &Saver<'_>, jobs: Receiver<FileJob>, progress: &dyn Progress) {
+fn reader(saver: &Saver<'_>, jobs: Receiver<FileJob>, progress: &dyn Progress, before_open: Option<&BeforeOpen>) {
     for job in jobs {
-        let outcome = match fs::File::open(&job.path) {
-            Err(e) => FileOutcome::SourceError(e.to_string()),
-            Ok(f) => match saver.save_stream(f, Some(job.size), progress) {
+        if let Some(hook) = before_open {
+            hook(&job.path);
+        }
+        let opened = open_checked(&job.dir, &job.name, &job.seen).and_then(|(fd, st)| match &job.reader {
+            Some(r) if !r.allows_stat(&st, 4) => Err(not_permitted(r, &st, "read")),
+            _ => Ok(fd),
+        });
+        #[allow(clippy::unnecessary_cast)]
+        let size = job.seen.st_size as u64;
+        let outcome = match opened {
+            Err(msg) => FileOutcome::SourceError(msg),
+            Ok(fd) => match saver.save_stream(fs::File::from(fd), Some(size), progress) {
                 Ok((ids, n)) => FileOutcome::Done(ids, n),
                 Err(Ok(e)) => FileOutcome::SourceError(e.to_string()),
                 Err(Err(e)) => FileOutcome::Fatal(e),
@@ -239,6 +354,82 @@ fn reader(saver: &Saver<'_>, jobs: Receiver<FileJob>, progress: &dyn Progress) {
         progress.add_file();
         let _ = job.reply.send(outcome);
     }
+}
+
+/// `lstat` of `name` in an open folder.
+fn stat_at(dir: &OwnedFd, name: &OsStr) -> std::io::Result<Stat> {
+    Ok(rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?)
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn file_type(st: &Stat) -> FileType {
+    FileType::from_raw_mode(st.st_mode as u32)
+}
+
+fn changed(what: &str) -> String {
+    format!("changed during backup ({what}); skipped, not followed")
+}
+
+#[allow(clippy::unnecessary_cast)]
+fn not_permitted(r: &Reader, st: &Stat, what: &str) -> String {
+    format!(
+        "skipped: uid {} may not {what} it (mode {:04o}, owner {}:{})",
+        r.uid,
+        st.st_mode as u32 & 0o7777,
+        st.st_uid,
+        st.st_gid
+    )
+}
+
+/// Opens the entry `name` of an open folder without following a symbolic link and checks that it is still
+/// what the walk saw (`seen`: device, inode, file type): a regular file is opened for reading, a folder as
+/// a folder. Anything else is the message for the snapshot's errors.
+fn open_checked(dir: &OwnedFd, name: &OsStr, seen: &Stat) -> std::result::Result<(OwnedFd, Stat), String> {
+    let want = file_type(seen);
+    // O_NONBLOCK: a name swapped for a FIFO must not block the open (it is refused below).
+    let mut flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+    if want == FileType::Directory {
+        flags |= OFlags::DIRECTORY;
+    } else if want != FileType::RegularFile {
+        return Err(format!("not a regular file or folder ({want:?})"));
+    }
+    let fd = match rustix::fs::openat(dir, name, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::LOOP) => return Err(changed("it is now a symbolic link")),
+        Err(Errno::NOTDIR) if want == FileType::Directory => return Err(changed("it is no longer a folder")),
+        Err(e) => return Err(std::io::Error::from(e).to_string()),
+    };
+    let st = rustix::fs::fstat(&fd).map_err(|e| std::io::Error::from(e).to_string())?;
+    if file_type(&st) != want {
+        return Err(changed(&format!("it is now a {:?}", file_type(&st))));
+    }
+    if st.st_dev != seen.st_dev || st.st_ino != seen.st_ino {
+        return Err(changed("it is now another file"));
+    }
+    if want == FileType::RegularFile {
+        // Back to blocking reads (O_NONBLOCK has no effect on regular files, but leave nothing surprising).
+        rustix::fs::fcntl_setfl(&fd, OFlags::empty()).map_err(|e| std::io::Error::from(e).to_string())?;
+    }
+    Ok((fd, st))
+}
+
+/// Lists an open folder through its descriptor (names sorted; `.` and `..` left out).
+fn list_dir(dir: &OwnedFd) -> std::io::Result<(Vec<OsString>, Option<std::io::Error>)> {
+    let mut names = Vec::new();
+    let mut error = None;
+    for e in rustix::fs::Dir::read_from(dir)? {
+        match e {
+            Ok(e) => {
+                let n = e.file_name().to_bytes();
+                if n != b"." && n != b".." {
+                    names.push(OsStr::from_bytes(n).to_owned());
+                }
+            }
+            Err(e) => error = Some(e.into()),
+        }
+    }
+    names.sort();
+    Ok((names, error))
 }
 
 struct Excluder {
@@ -292,6 +483,10 @@ struct Trie {
 struct Walker<'s, 'r> {
     saver: &'s Saver<'r>,
     jobs: Sender<FileJob>,
+    /// Readers of the source paths (with [`BackupOptions::read_as`]), and the one of the source path being walked.
+    readers: HashMap<PathBuf, Arc<Reader>>,
+    reader: Option<Arc<Reader>>,
+    before_open: Option<BeforeOpen>,
     excluder: Excluder,
     queue: VecDeque<PendingDir>,
     results: HashMap<usize, Id>,
@@ -364,16 +559,48 @@ impl Walker<'_, '_> {
         Ok(())
     }
 
+    /// Whether the user of [`BackupOptions::read_as`] (if any) may `need` (mode bits) the entry; if not, the
+    /// entry is listed in the errors.
+    fn permitted(&mut self, path: &Path, st: &Stat, need: u32, what: &str) -> bool {
+        match self.reader.clone() {
+            Some(r) if !r.allows_stat(st, need) => {
+                self.error(path, not_permitted(&r, st, what));
+                false
+            }
+            _ => true,
+        }
+    }
+
+    /// Opens the folder `name` of `dir` as the walk saw it (see [`open_checked`]); `None` if it is listed in
+    /// the errors instead.
+    fn open_dir(&mut self, dir: &OwnedFd, name: &OsStr, path: &Path, seen: &Stat) -> Option<Arc<OwnedFd>> {
+        if let Some(hook) = &self.before_open {
+            hook(path);
+        }
+        match open_checked(dir, name, seen) {
+            Ok((fd, _)) => Some(Arc::new(fd)),
+            Err(msg) => {
+                self.error(path, msg);
+                None
+            }
+        }
+    }
+
+    /// One entry `name` of the open folder `dir`, with the metadata `st` the walk took of it.
     fn entry(
         &mut self,
+        dir: &Arc<OwnedFd>,
         path: PathBuf,
         name: &OsStr,
-        meta: &fs::Metadata,
+        st: &Stat,
         pnode: Option<&Node>,
     ) -> Result<Option<Pending>> {
-        let mut node = Node::from_metadata(name, meta);
+        let mut node = Node::from_stat(name, st);
         match node.kind {
             NodeKind::File => {
+                if !self.permitted(&path, st, 4, "read") {
+                    return Ok(None);
+                }
                 self.summary.total_files += 1;
                 self.summary.total_bytes += node.size;
                 if let Some(p) =
@@ -391,25 +618,41 @@ impl Walker<'_, '_> {
                     self.summary.files_new += 1;
                 }
                 let (tx, rx) = bounded(1);
-                self.jobs
-                    .send(FileJob { path: path.clone(), size: node.size, reply: tx })
-                    .map_err(|_| Error::Invalid("file readers stopped".into()))?;
+                let job = FileJob {
+                    dir: dir.clone(),
+                    name: name.to_owned(),
+                    path: path.clone(),
+                    seen: *st,
+                    reader: self.reader.clone(),
+                    reply: tx,
+                };
+                self.jobs.send(job).map_err(|_| Error::Invalid("file readers stopped".into()))?;
                 Ok(Some(Pending::File(node, path, rx)))
             }
             NodeKind::Dir => {
+                if !self.permitted(&path, st, 5, "list") {
+                    return Ok(None);
+                }
+                let Some(fd) = self.open_dir(dir, name, &path, st) else {
+                    return Ok(None);
+                };
                 let ptree = self.parent_subtree(pnode);
-                Ok(self.walk_dir(&path, ptree)?.map(|h| {
+                Ok(self.walk_dir(&fd, &path, ptree)?.map(|h| {
                     self.summary.dirs += 1;
                     Pending::Dir(node, h)
                 }))
             }
-            NodeKind::Symlink => match fs::read_link(&path) {
+            NodeKind::Symlink => match rustix::fs::readlinkat(&**dir, name, Vec::new()) {
                 Ok(t) => {
-                    node.set_link_target(t.as_os_str());
+                    node.set_link_target(OsStr::from_bytes(t.as_bytes()));
                     Ok(Some(Pending::Done(node)))
                 }
+                Err(Errno::INVAL) => {
+                    self.error(&path, changed("it is no longer a symbolic link"));
+                    Ok(None)
+                }
                 Err(e) => {
-                    self.error(&path, e);
+                    self.error(&path, std::io::Error::from(e));
                     Ok(None)
                 }
             },
@@ -417,88 +660,148 @@ impl Walker<'_, '_> {
         }
     }
 
-    fn walk_dir(&mut self, dir: &Path, parent: Option<(Id, Tree)>) -> Result<Option<usize>> {
-        let rd = match fs::read_dir(dir) {
-            Ok(rd) => rd,
+    /// Walks the open folder `dir` (shown as `path`): lists it through its descriptor, takes each entry's
+    /// metadata relative to it.
+    fn walk_dir(&mut self, dir: &Arc<OwnedFd>, path: &Path, parent: Option<(Id, Tree)>) -> Result<Option<usize>> {
+        let names = match list_dir(dir) {
+            Ok((names, error)) => {
+                if let Some(e) = error {
+                    self.error(path, e);
+                }
+                names
+            }
             Err(e) => {
-                self.error(dir, e);
+                self.error(path, e);
                 return Ok(None);
             }
         };
-        let mut entries = Vec::new();
-        for e in rd {
-            match e {
-                Ok(e) => entries.push((e.file_name(), e)),
-                Err(e) => self.error(dir, e),
-            }
-        }
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut nodes = Vec::with_capacity(entries.len());
-        for (name, entry) in entries {
-            let path = dir.join(&name);
-            if self.excluder.excluded(&path, &name) {
+        let mut nodes = Vec::with_capacity(names.len());
+        for name in names {
+            let child = path.join(&name);
+            if self.excluder.excluded(&child, &name) {
                 continue;
             }
-            // lstat relative to the open directory (no path walk).
-            let meta = match entry.metadata() {
-                Ok(m) => m,
+            let st = match stat_at(dir, &name) {
+                Ok(st) => st,
                 Err(e) => {
-                    self.error(&path, e);
+                    self.error(&child, e);
                     continue;
                 }
             };
             let pnode = parent.as_ref().and_then(|(_, t)| t.find(&name));
-            if let Some(p) = self.entry(path, &name, &meta, pnode)? {
+            if let Some(p) = self.entry(dir, child, &name, &st, pnode)? {
                 nodes.push(p);
             }
         }
         self.push_dir(nodes, parent).map(Some)
     }
 
-    fn walk_virtual(&mut self, dir: &Path, trie: &Trie, parent: Option<(Id, Tree)>) -> Result<usize> {
+    /// Walks the folders above the source paths (`trie`) from the open folder `dir` (shown as `path`);
+    /// `above` holds the folders passed on the way (for the search permission of [`BackupOptions::read_as`]).
+    fn walk_virtual(
+        &mut self,
+        dir: &Arc<OwnedFd>,
+        path: &Path,
+        trie: &Trie,
+        parent: Option<(Id, Tree)>,
+        above: &mut Vec<(PathBuf, Stat)>,
+    ) -> Result<usize> {
         let mut nodes = Vec::new();
         for (name, child) in &trie.children {
-            let path = dir.join(name);
-            let meta = match fs::symlink_metadata(&path) {
-                Ok(m) => m,
+            let cpath = path.join(name);
+            let st = match stat_at(dir, name) {
+                Ok(st) => st,
                 Err(e) => {
-                    self.error(&path, e);
+                    self.error(&cpath, e);
                     continue;
                 }
             };
             let pnode = parent.as_ref().and_then(|(_, t)| t.find(name));
             if child.leaf {
-                if let Some(p) = self.entry(path, name, &meta, pnode)? {
-                    nodes.push(p);
-                }
+                self.reader = self.readers.get(&cpath).cloned();
+                let denied = self.reader.clone().and_then(|r| {
+                    above.iter().find(|(_, a)| !r.allows_stat(a, 1)).map(|(a, ast)| (r, a.clone(), *ast))
+                });
+                let p = match denied {
+                    Some((r, a, ast)) => {
+                        #[allow(clippy::unnecessary_cast)]
+                        let msg = format!(
+                            "skipped: uid {} may not search the folder {} above it (mode {:04o}, owner {}:{})",
+                            r.uid,
+                            a.display(),
+                            ast.st_mode as u32 & 0o7777,
+                            ast.st_uid,
+                            ast.st_gid
+                        );
+                        self.error(&cpath, msg);
+                        None
+                    }
+                    None => self.entry(dir, cpath, name, &st, pnode)?,
+                };
+                self.reader = None;
+                nodes.extend(p);
             } else {
-                let node = Node::from_metadata(name, &meta);
+                if file_type(&st) != FileType::Directory {
+                    self.error(
+                        &cpath,
+                        format!(
+                            "is not a folder ({:?}) but above a source path: not followed, the source paths \
+                             below it are skipped",
+                            file_type(&st)
+                        ),
+                    );
+                    continue;
+                }
+                let Some(fd) = self.open_dir(dir, name, &cpath, &st) else {
+                    continue;
+                };
+                let node = Node::from_stat(name, &st);
                 let ptree = self.parent_subtree(pnode);
-                let h = self.walk_virtual(&path, child, ptree)?;
+                above.push((cpath.clone(), st));
+                let h = self.walk_virtual(&fd, &cpath, child, ptree, above);
+                above.pop();
                 self.summary.dirs += 1;
-                nodes.push(Pending::Dir(node, h));
+                nodes.push(Pending::Dir(node, h?));
             }
         }
         self.push_dir(nodes, parent)
     }
 }
 
-/// Lists and lstat()s a source tree in the walker's order, only to warm the kernel's caches.
-fn prefetch(dir: &Path, ex: &Excluder, stop: &std::sync::atomic::AtomicBool) {
-    let Ok(rd) = fs::read_dir(dir) else { return };
-    let mut entries: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| (e.file_name(), e)).collect();
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, e) in entries {
+/// Opens `/`, the start of every descriptor chain.
+fn open_root() -> Result<(Arc<OwnedFd>, Stat)> {
+    let fd = rustix::fs::open("/", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| Error::io("open", "/", e.into()))?;
+    let st = rustix::fs::fstat(&fd).map_err(|e| Error::io("stat", "/", e.into()))?;
+    Ok((Arc::new(fd), st))
+}
+
+/// Lists and lstat()s a source tree in the walker's order, only to warm the kernel's caches. Folders are
+/// opened by descriptor without following links, like the walk; the source path itself is opened by path
+/// (nothing is read from it).
+fn prefetch(dir: &OwnedFd, path: &Path, ex: &Excluder, stop: &std::sync::atomic::AtomicBool) {
+    let Ok((names, _)) = list_dir(dir) else { return };
+    for name in names {
         if stop.load(Ordering::Relaxed) {
             return;
         }
-        let path = dir.join(&name);
-        if ex.excluded(&path, &name) {
+        let child = path.join(&name);
+        if ex.excluded(&child, &name) {
             continue;
         }
-        if e.metadata().is_ok_and(|m| m.is_dir()) {
-            prefetch(&path, ex, stop);
+        if stat_at(dir, &name).is_ok_and(|st| file_type(&st) == FileType::Directory) {
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            if let Ok(fd) = rustix::fs::openat(dir, &name, flags, Mode::empty()) {
+                prefetch(&fd, &child, ex, stop);
+            }
         }
+    }
+}
+
+fn prefetch_source(path: &Path, ex: &Excluder, stop: &std::sync::atomic::AtomicBool) {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    if let Ok(fd) = rustix::fs::open(path, flags, Mode::empty()) {
+        prefetch(&fd, path, ex, stop);
     }
 }
 
@@ -509,26 +812,57 @@ fn current_user() -> String {
     })
 }
 
+/// A source path made absolute, `.` and `..` removed lexically (symbolic links are not resolved).
+fn normalized(p: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(p).map_err(|e| Error::io("resolve", p, e))?;
+    let mut norm = PathBuf::new();
+    for c in abs.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                norm.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => norm.push(c),
+        }
+    }
+    Ok(norm)
+}
+
 /// Resolves source paths to absolute, normalized paths (sorted, deduplicated).
 pub fn absolute_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
-        let abs = std::path::absolute(p).map_err(|e| Error::io("resolve", p, e))?;
-        let mut norm = PathBuf::new();
-        for c in abs.components() {
-            match c {
-                std::path::Component::ParentDir => {
-                    norm.pop();
-                }
-                std::path::Component::CurDir => {}
-                c => norm.push(c),
-            }
-        }
+        let norm = normalized(p)?;
         fs::symlink_metadata(&norm).map_err(|e| Error::io("read source", &norm, e))?;
         out.push(norm);
     }
     out.sort();
     out.dedup();
+    Ok(out)
+}
+
+/// The reader of each source path, from [`BackupOptions::read_as`].
+fn readers_of(read_as: Option<&ReadAs>, paths: &[PathBuf]) -> Result<HashMap<PathBuf, Arc<Reader>>> {
+    let mut out = HashMap::new();
+    match read_as {
+        None => {}
+        Some(ReadAs::User(r)) => {
+            let r = Arc::new(r.clone());
+            out.extend(paths.iter().map(|p| (p.clone(), r.clone())));
+        }
+        Some(ReadAs::PerPath(list)) => {
+            let mut given = HashMap::new();
+            for (p, r) in list {
+                given.insert(normalized(p)?, Arc::new(r.clone()));
+            }
+            for p in paths {
+                let r = given.get(p).ok_or_else(|| {
+                    Error::Invalid(format!("read_as names no user for the source path {}", p.display()))
+                })?;
+                out.insert(p.clone(), r.clone());
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -559,6 +893,7 @@ pub fn backup(
             (p, d)
         }
     };
+    let read_as = readers_of(opts.read_as.as_ref(), &paths)?;
     let excluder = Excluder::new(&opts.excludes)?;
     let index = repo.index()?;
 
@@ -612,7 +947,8 @@ pub fn backup(
             .map(|_| {
                 let rx = job_rx.clone();
                 let saver = &saver;
-                s.spawn(move || reader(saver, rx, progress))
+                let hook = opts.before_open.as_ref();
+                s.spawn(move || reader(saver, rx, progress, hook))
             })
             .collect();
         drop(job_rx);
@@ -622,7 +958,7 @@ pub fn backup(
             let (paths, stop, ex) = (&paths, &prefetch_stop, &prefetch_excluder);
             s.spawn(move || {
                 for p in paths {
-                    prefetch(p, ex, stop);
+                    prefetch_source(p, ex, stop);
                 }
             });
         }
@@ -630,6 +966,9 @@ pub fn backup(
         let mut walker = Walker {
             saver: &saver,
             jobs: job_tx,
+            readers: read_as,
+            reader: None,
+            before_open: opts.before_open.clone(),
             excluder,
             queue: VecDeque::new(),
             results: HashMap::new(),
@@ -681,12 +1020,23 @@ pub fn backup(
                         }
                         t.leaf = true;
                     }
+                    let (root, root_stat) = open_root()?;
                     if trie.leaf {
                         // Backing up "/": walk it as a directory.
-                        let h = walker.walk_dir(Path::new("/"), parent_tree)?;
+                        walker.reader = walker.readers.get(Path::new("/")).cloned();
+                        if !walker.permitted(Path::new("/"), &root_stat, 5, "list") {
+                            return Err(Error::Invalid("cannot read /: not permitted for read_as".into()));
+                        }
+                        let h = walker.walk_dir(&root, Path::new("/"), parent_tree)?;
                         h.ok_or_else(|| Error::Invalid("cannot read /".into()))?
                     } else {
-                        walker.walk_virtual(Path::new("/"), &trie, parent_tree)?
+                        walker.walk_virtual(
+                            &root,
+                            Path::new("/"),
+                            &trie,
+                            parent_tree,
+                            &mut vec![("/".into(), root_stat)],
+                        )?
                     }
                 }
             };

@@ -118,6 +118,41 @@ impl Node {
         }
     }
 
+    /// A node from a `stat` taken without following symbolic links (`statat` with `AT_SYMLINK_NOFOLLOW`, or
+    /// `fstat` of an open entry): the same fields as [`Node::from_metadata`].
+    // The field types of `struct stat` differ between architectures: the casts are no-ops on some.
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+    pub fn from_stat(name: &OsStr, st: &rustix::fs::Stat) -> Node {
+        use rustix::fs::FileType;
+        let kind = match FileType::from_raw_mode(st.st_mode as u32) {
+            FileType::RegularFile => NodeKind::File,
+            FileType::Directory => NodeKind::Dir,
+            FileType::Symlink => NodeKind::Symlink,
+            FileType::Fifo => NodeKind::Fifo,
+            _ => NodeKind::Other,
+        };
+        let (name, name_raw) = split_name(name);
+        let ns = |secs: i64, nsec: i64| secs * 1_000_000_000 + nsec;
+        Node {
+            name,
+            name_raw,
+            kind,
+            mode: st.st_mode as u32,
+            uid: st.st_uid as u32,
+            gid: st.st_gid as u32,
+            mtime_ns: ns(st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ctime_ns: ns(st.st_ctime as i64, st.st_ctime_nsec as i64),
+            inode: st.st_ino as u64,
+            dev: st.st_dev as u64,
+            nlink: st.st_nlink as u64,
+            size: if kind == NodeKind::File { st.st_size as u64 } else { 0 },
+            content: Vec::new(),
+            subtree: None,
+            link_target: None,
+            link_target_raw: None,
+        }
+    }
+
     /// The real file name.
     pub fn os_name(&self) -> OsString {
         join_name(&self.name, &self.name_raw)

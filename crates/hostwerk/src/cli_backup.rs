@@ -454,6 +454,7 @@ fn dispatch(args: &BackupArgs) -> anyhow::Result<ExitCode> {
                 threads: None,
                 force: *force,
                 time: *time,
+                ..hb::BackupOptions::default()
             };
             let bar = Bar::new(show_progress(args), false);
             let res = if stdin_name.is_some() {

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use hostwerk_backup::archiver::{ReadAs, Reader};
 use hostwerk_backup::{backup, BackupOptions, BackupResult, NoProgress, Repository};
 
 use super::db_dump::{check_database_name, DumpReader};
@@ -11,6 +12,12 @@ use super::spec::{BackupOutcome, DbClient, SnapshotPart, SourceSpec, TakenSnapsh
 
 /// Runs one backup job: a files snapshot of `spec.paths` (missing ones skipped with a warning) and one
 /// snapshot per database (file `/<name>.sql`, extra tag `db:<name>`), each tagged with `spec.tags`.
+///
+/// The agent runs as root, but the files snapshot takes only what the contract's user could read: each source
+/// path (the webspace, a mail folder) is read as the owner of that folder (see [`owner_reader`]), so a file
+/// or folder inside whose mode bits shut that user out — a root-only file put there, a hard link to one — is
+/// skipped and listed in the warnings. Symbolic links are stored as links, never followed; an entry swapped
+/// while the backup runs is skipped and listed as changed during backup (see `hostwerk_backup::archiver`).
 ///
 /// Parts are independent: if one fails the others are still taken and the error is
 /// [`JobError::Incomplete`] listing the snapshots written (a single failing part and nothing written is
@@ -23,7 +30,8 @@ pub fn run_backup(repo: &Repository, spec: &SourceSpec) -> Result<BackupOutcome,
     let mut failures = Vec::new();
     if !spec.paths.is_empty() {
         let existing = existing_paths(&spec.paths, &mut warnings)?;
-        match files_snapshot(repo, &spec.host, &spec.tags, &existing, &spec.excludes) {
+        let read_as = source_owners(&existing)?;
+        match files_snapshot(repo, &spec.host, &spec.tags, &existing, &spec.excludes, read_as) {
             Ok((t, w)) => {
                 taken.push(t);
                 warnings.extend(w);
@@ -80,6 +88,33 @@ fn existing_paths(paths: &[PathBuf], warnings: &mut Vec<String>) -> Result<Vec<P
     Ok(out)
 }
 
+/// Each source path read as its own owner: [`owner_reader`] of the folder's uid and gid.
+fn source_owners(paths: &[PathBuf]) -> Result<ReadAs, JobError> {
+    let mut out = Vec::with_capacity(paths.len());
+    for p in paths {
+        let st = rustix::fs::lstat(p).map_err(|e| JobError::io("read source", p, e))?;
+        out.push((p.clone(), owner_reader(st.st_uid, st.st_gid)));
+    }
+    Ok(ReadAs::PerPath(out))
+}
+
+/// The permissions of the user `uid` with the primary group `gid` (the owner of a webspace or mail folder):
+/// that group plus the user's supplementary groups from the group database (`getgrouplist` of the user's
+/// name); only `gid` when the uid has no name (no passwd entry) or the lookup fails. Mode bits only: ACLs
+/// are not consulted (see [`Reader`]).
+pub(crate) fn owner_reader(uid: u32, gid: u32) -> Reader {
+    let groups = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .and_then(|u| std::ffi::CString::new(u.name).ok())
+        .and_then(|name| nix::unistd::getgrouplist(&name, nix::unistd::Gid::from_raw(gid)).ok());
+    let mut gids: Vec<u32> = groups.map(|g| g.into_iter().map(|g| g.as_raw()).collect()).unwrap_or_default();
+    if !gids.contains(&gid) {
+        gids.insert(0, gid);
+    }
+    Reader { uid, gids }
+}
+
 fn taken(r: &BackupResult, part: SnapshotPart) -> TakenSnapshot {
     let s = &r.snapshot.snapshot;
     TakenSnapshot {
@@ -92,19 +127,22 @@ fn taken(r: &BackupResult, part: SnapshotPart) -> TakenSnapshot {
     }
 }
 
-/// Takes one files snapshot of `paths` (which must exist); returns it and the unreadable files as warnings.
+/// Takes one files snapshot of `paths` (which must exist), reading only what `read_as` may read; returns it
+/// and the unreadable (or skipped) files as warnings.
 pub(crate) fn files_snapshot(
     repo: &Repository,
     host: &str,
     tags: &[String],
     paths: &[PathBuf],
     excludes: &[String],
+    read_as: ReadAs,
 ) -> Result<(TakenSnapshot, Vec<String>), JobError> {
     let opts = BackupOptions {
         paths: paths.to_vec(),
         tags: tags.to_vec(),
         host: Some(host.to_string()),
         excludes: excludes.to_vec(),
+        read_as: Some(read_as),
         ..BackupOptions::default()
     };
     let r = backup(repo, &opts, None, &NoProgress)?;

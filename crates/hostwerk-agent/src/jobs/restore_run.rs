@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use hostwerk_backup::browse::find_node;
 use hostwerk_backup::{restore, NoProgress, Repository, RestoreOptions, RestoreSummary, SnapshotInfo};
 
-use super::backup_run::files_snapshot;
+use super::backup_run::{files_snapshot, owner_reader};
 use super::error::JobError;
 use super::paths::{
     absent_or_empty_dir, chown_tree, dir_meta, exists_at, normalise, relative_inside, rename_at, DirMeta, Root,
@@ -32,6 +32,9 @@ use super::spec::{RestoreOutcome, RestoreSpec, RestoreTarget};
 ///   below it. Before anything changes a safety snapshot of the affected paths is taken (tags of
 ///   `spec.safety` plus `kind:safety`); if the restore fails, every rename is undone (or, if that fails, the
 ///   affected paths are restored from the safety snapshot) and the error is [`JobError::RolledBack`].
+///   The safety snapshot is read like a backup, as the owner of `allowed_root`: what that user may not read
+///   (a root-only file in the webspace) is not in it (it goes to the snapshot's errors), so it is replaced
+///   without a copy — it must not end up in the contract's repository.
 pub fn run_restore(repo: &Repository, spec: &RestoreSpec) -> Result<RestoreOutcome, JobError> {
     let root = Root::open(&spec.allowed_root)?;
     let snap = repo.find_snapshot(&spec.snapshot)?;
@@ -267,7 +270,11 @@ fn in_place(
     } else {
         let mut tags = spec.safety.tags.clone();
         tags.push("kind:safety".into());
-        let (t, _) = files_snapshot(repo, &spec.safety.host, &tags, &safety_paths, &[])?;
+        // Read as the contract's user, the owner of the allowed root (like the backup job): the paths may be
+        // deep inside the webspace, where their own owner says nothing (a hard link to a root-only file).
+        let owner = root.meta()?;
+        let read_as = hostwerk_backup::archiver::ReadAs::User(owner_reader(owner.uid, owner.gid));
+        let (t, _) = files_snapshot(repo, &spec.safety.host, &tags, &safety_paths, &[], read_as)?;
         Some(t.id)
     };
     let rolled_back = |source: JobError| JobError::RolledBack {
