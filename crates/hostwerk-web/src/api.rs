@@ -2,7 +2,7 @@
 //! apps with bearer tokens; described by the OpenAPI document at `/api/v1/openapi.json`.
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Query, State};
+use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -37,6 +37,17 @@ pub(crate) struct ApiPath<T>(pub T);
 impl From<axum::extract::rejection::PathRejection> for ApiError {
     fn from(r: axum::extract::rejection::PathRejection) -> Self {
         ApiError(StatusCode::BAD_REQUEST, format!("the address is not valid: {}", r.body_text()))
+    }
+}
+
+/// Query strings whose parse errors answer as `{"error": …}` (400), like path parameters.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub(crate) struct ApiQuery<T>(pub T);
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(r: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, format!("the query is not valid: {}", r.body_text()))
     }
 }
 
@@ -131,7 +142,8 @@ const PUBLIC_PATHS: [&str; 6] = [
 /// wrong token (401), the wrong role (403), a body of another type (415) or with missing or invalid fields
 /// (422), and a path naming nothing the caller may see (404).
 fn document_common_answers(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, ObjectBuilder, Ref, ResponseBuilder, Type};
     let error = |what: &str| {
         ResponseBuilder::new()
             .description(what)
@@ -158,6 +170,16 @@ fn document_common_answers(doc: &mut utoipa::openapi::OpenApi) {
             if op.request_body.is_some() {
                 add("415", "The body is not `application/json`.");
                 add("422", "A field is missing or not valid.");
+            }
+            if path.contains("{number}") {
+                add("422", "A customer number is K and 7 digits.");
+            }
+            // The rule of CustomerNumber::parse, so that generated clients and checkers know it.
+            for p in op.parameters.iter_mut().flatten() {
+                if p.name == "number" && p.parameter_in == ParameterIn::Path {
+                    let number = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^\s*[Kk][0-9]{7}\s*$"));
+                    p.schema = Some(number.into());
+                }
             }
         }
     }
@@ -514,6 +536,9 @@ async fn mailboxes(
 #[derive(Debug, Deserialize, ToSchema)]
 struct NewMailbox {
     domain_id: i64,
+    /// The part before the @: 1 to 64 letters, digits and `. _ - +`, not starting or ending with a dot and
+    /// without two dots in a row (stored in lower case). The API takes it exactly as sent: no spaces around it.
+    #[schema(max_length = 64, pattern = r"^[A-Za-z0-9_+-]+(\.[A-Za-z0-9_+-]+)*$")]
     local_part: String,
 }
 
@@ -524,6 +549,10 @@ async fn add_mailbox(
     ApiCustomer(c): ApiCustomer,
     ApiJson(m): ApiJson<NewMailbox>,
 ) -> Result<StatusCode, ApiError> {
+    // A form field is trimmed by the page; a JSON value that is not the name itself is a client's mistake.
+    if m.local_part.trim() != m.local_part {
+        return Err(service::ServiceError::Invalid("a mailbox name has no spaces around it".into()).into());
+    }
     service::add_mailbox(&state, &c, m.domain_id, &m.local_part).await?;
     Ok(StatusCode::CREATED)
 }
@@ -550,18 +579,21 @@ async fn find_customer(
     Ok(Json(service::find_customer(&state, &s, &number).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SearchQuery {
+    /// What to look for: a customer number, or at least two characters (spaces around them do not count).
+    #[param(pattern = r"\S[\s\S]*\S")]
     q: String,
 }
 
 /// Searches customers by number, e-mail address, domain (each exactly) or part of the name: number and name
 /// only (staff). The same use case as the console's search.
-#[utoipa::path(get, path = "/api/v1/staff/customers", params(("q" = String, Query)), responses((status = 200, body = Vec<CustomerSummary>), (status = 422, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/staff/customers", params(SearchQuery), responses((status = 200, body = Vec<CustomerSummary>), (status = 422, body = ErrorBody)))]
 async fn search_customers(
     State(state): State<AppState>,
     ApiStaff(s): ApiStaff,
-    Query(query): Query<SearchQuery>,
+    ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<Vec<CustomerSummary>>, ApiError> {
     match crate::staff_admin::search_customers(&state, &s, &query.q).await {
         Ok(crate::staff_admin::SearchOutcome::Number(found)) => Ok(Json(vec![found])),
