@@ -18,6 +18,7 @@ mod nodes;
 mod phone;
 mod records;
 mod remote;
+mod second_factor;
 mod sessions;
 mod sqlite_inline;
 mod staff;
@@ -43,6 +44,7 @@ pub use phone::{
 };
 pub use records::*;
 pub use remote::{RemoteSession, RemoteStep};
+pub use second_factor::{PendingLogin, SecondFactor};
 
 /// Which database engine a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

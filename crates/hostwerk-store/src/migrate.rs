@@ -71,6 +71,7 @@ const MIGRATIONS: &[Migration] = &[
         name: "e-mail confirmations",
         sql: Shared(include_str!("../migrations/0011_email_confirmations.sql")),
     },
+    Migration { version: 12, name: "second factor", sql: Shared(include_str!("../migrations/0012_second_factor.sql")) },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -157,6 +157,8 @@ pub struct StaffUser {
     pub display_name: String,
     pub role: StaffRole,
     pub active: bool,
+    /// Whether the account has an enrolled second factor.
+    pub second_factor: bool,
     pub created_at: DateTime<Utc>,
 }
 

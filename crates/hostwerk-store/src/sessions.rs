@@ -119,7 +119,7 @@ impl Store {
     /// Removes expired sessions and tokens.
     pub async fn purge_expired(&self) -> Result<(), StoreError> {
         let now = now_ts();
-        for table in ["sessions", "api_tokens", "password_reset_tokens", "email_confirmations"] {
+        for table in ["sessions", "api_tokens", "password_reset_tokens", "email_confirmations", "pending_logins"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE expires_at <= $1")).bind(now).execute(&self.pool).await?;
         }
         Ok(())

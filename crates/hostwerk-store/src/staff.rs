@@ -12,11 +12,14 @@ fn staff_from_row(r: &AnyRow) -> Result<StaffUser, StoreError> {
         display_name: get_str(r, "display_name")?,
         role: StaffRole::parse(&get_str(r, "role")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         active: get_i64(r, "active")? != 0,
+        second_factor: get_i64(r, "second_factors")? > 0,
         created_at: ts(get_i64(r, "created_at")?),
     })
 }
 
-const STAFF_COLUMNS: &str = "id, login, display_name, role, active, created_at";
+const STAFF_COLUMNS: &str = "id, login, display_name, role, active, created_at, \
+    (SELECT COUNT(*) FROM second_factors f WHERE f.kind = 'staff' AND f.subject_id = staff_users.id \
+     AND f.enrolled_at IS NOT NULL) AS second_factors";
 
 impl Store {
     /// Creates a staff account; fails with `Conflict` when the login exists.

@@ -190,6 +190,10 @@ struct Credentials {
     /// Customer number, e-mail address, or staff login.
     login: String,
     password: String,
+    /// The current code of the account's second factor (6 digits) or one of its recovery codes; needed when
+    /// the account has a second factor.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -204,34 +208,97 @@ pub(crate) struct ErrorBody {
     pub(crate) error: String,
 }
 
+/// Why a token was refused at login (401): wrong login or password (`error` only), or — the password was
+/// right — the account's second factor is needed.
+#[derive(Debug, Serialize, ToSchema)]
+struct LoginErrorBody {
+    error: String,
+    /// `required`: send `code` too; `invalid`: the code was wrong or used already (it counts as a failed login).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    second_factor: Option<SecondFactorNeed>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum SecondFactorNeed {
+    Required,
+    Invalid,
+}
+
+/// A login failure as the token operations answer it: second-factor failures typed, the rest as usual.
+fn login_error(e: service::ServiceError) -> Response {
+    let need = match e {
+        service::ServiceError::SecondFactorRequired => SecondFactorNeed::Required,
+        service::ServiceError::SecondFactorWrong => SecondFactorNeed::Invalid,
+        other => return ApiError::from(other).into_response(),
+    };
+    (StatusCode::UNAUTHORIZED, Json(LoginErrorBody { error: e_text(&need), second_factor: Some(need) })).into_response()
+}
+
+fn e_text(need: &SecondFactorNeed) -> String {
+    match need {
+        SecondFactorNeed::Required => service::ServiceError::SecondFactorRequired.to_string(),
+        SecondFactorNeed::Invalid => service::ServiceError::SecondFactorWrong.to_string(),
+    }
+}
+
+/// The second step of an API login whose password was right: `code` must complete it.
+async fn second_step(
+    state: &AppState,
+    subject: Subject,
+    code: Option<&str>,
+    ip: std::net::IpAddr,
+) -> Result<(), Response> {
+    let Some(code) = code.filter(|c| !c.trim().is_empty()) else {
+        return Err(login_error(service::ServiceError::SecondFactorRequired));
+    };
+    crate::second_factor::complete_login(state, subject, code, ip).await.map(|_| ()).map_err(login_error)
+}
+
 async fn issue_token(state: &AppState, subject: Subject) -> Result<Json<TokenResponse>, ApiError> {
     let ttl = state.config.api_token_days * 86_400;
     let token = state.store.create_api_token(subject, ttl).await?;
     Ok(Json(TokenResponse { token, token_type: "Bearer", expires_in: ttl }))
 }
 
-/// Exchanges a customer's login and password for a bearer token.
+/// Exchanges a customer's login and password (and, with a second factor, its code) for a bearer token.
 #[utoipa::path(post, path = "/api/v1/auth/token", request_body = Credentials,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = LoginErrorBody), (status = 429, body = ErrorBody)))]
 async fn customer_token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(c): ApiJson<Credentials>,
-) -> Result<Json<TokenResponse>, ApiError> {
-    let customer = service::customer_login(&state, &c.login, &c.password, ip).await?;
-    issue_token(&state, Subject::Customer(customer.id)).await
+) -> Result<Json<TokenResponse>, Response> {
+    let customer = match service::customer_login(&state, &c.login, &c.password, ip).await.map_err(login_error)? {
+        service::LoginStep::Done(customer) => customer,
+        service::LoginStep::SecondFactor(customer) => {
+            second_step(&state, Subject::Customer(customer.id), c.code.as_deref(), ip).await?;
+            customer
+        }
+    };
+    issue_token(&state, Subject::Customer(customer.id)).await.map_err(IntoResponse::into_response)
 }
 
-/// Exchanges a staff login and password for a bearer token.
+/// Exchanges a staff login and password (and the second factor's code) for a bearer token. A role that needs
+/// a second factor gets no token before it has one (403).
 #[utoipa::path(post, path = "/api/v1/staff/auth/token", request_body = Credentials,
-    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = TokenResponse), (status = 401, body = LoginErrorBody), (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn staff_token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     ApiJson(c): ApiJson<Credentials>,
-) -> Result<Json<TokenResponse>, ApiError> {
-    let user = service::staff_login(&state, &c.login, &c.password, ip).await?;
-    issue_token(&state, Subject::Staff(user.id)).await
+) -> Result<Json<TokenResponse>, Response> {
+    let user = match service::staff_login(&state, &c.login, &c.password, ip).await.map_err(login_error)? {
+        service::LoginStep::Done(user) => user,
+        service::LoginStep::SecondFactor(user) => {
+            second_step(&state, Subject::Staff(user.id), c.code.as_deref(), ip).await?;
+            user
+        }
+    };
+    if crate::second_factor::must_enrol(&state, &user) {
+        return Err(ApiError::from(service::ServiceError::SecondFactorMissing).into_response());
+    }
+    issue_token(&state, Subject::Staff(user.id)).await.map_err(IntoResponse::into_response)
 }
 
 /// Revokes the bearer token of the request.

@@ -18,6 +18,10 @@ use crate::AppState;
 pub(crate) const CUSTOMER_COOKIE: &str = "hw_session";
 pub(crate) const STAFF_COOKIE: &str = "hw_staff";
 pub(crate) const LANG_COOKIE: &str = "hw_lang";
+/// A customer login waiting for its second factor (minutes long; the session starts only after the code).
+pub(crate) const PENDING_COOKIE: &str = "hw_pending";
+/// A staff login waiting for its second factor.
+pub(crate) const STAFF_PENDING_COOKIE: &str = "hw_staff_pending";
 
 /// A `Set-Cookie` value for a session cookie (HttpOnly, SameSite=Lax, Secure behind TLS).
 pub(crate) fn session_cookie(state: &AppState, name: &str, value: &str, max_age_secs: i64) -> String {
@@ -166,6 +170,14 @@ impl FromRequestParts<AppState> for CurrentStaff {
         let session = state.store.session(&token).await.map_err(|_| to_login())?;
         match session.subject {
             Subject::Staff(id) => match state.store.staff(id).await {
+                // A role that needs a second factor reaches nothing but its security page until it has one.
+                Ok(user) if user.active && crate::second_factor::must_enrol(state, &user) => {
+                    if parts.uri.path().starts_with("/staff/security") {
+                        Ok(CurrentStaff(user))
+                    } else {
+                        Err(axum::response::Redirect::to("/staff/security").into_response())
+                    }
+                }
                 Ok(user) if user.active => Ok(CurrentStaff(user)),
                 _ => Err(to_login()),
             },
@@ -211,6 +223,9 @@ impl FromRequestParts<AppState> for ApiStaff {
         let token = bearer(parts).ok_or_else(unauthorized)?;
         match state.store.api_token(token).await.map_err(|_| unauthorized())?.subject {
             Subject::Staff(id) => match state.store.staff(id).await {
+                Ok(u) if u.active && crate::second_factor::must_enrol(state, &u) => {
+                    Err(ApiError::from(crate::service::ServiceError::SecondFactorMissing))
+                }
                 Ok(u) if u.active => Ok(ApiStaff(u)),
                 _ => Err(unauthorized()),
             },

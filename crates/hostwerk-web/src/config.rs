@@ -52,10 +52,20 @@ pub struct Config {
     /// from these peers is `X-Forwarded-For` believed, and the client is its last address that is not one of
     /// them. Rate limits key on that client. Empty (the default): the TCP peer is the client.
     pub trusted_proxies: Vec<ProxyNet>,
+    /// Login security: who must have a second factor.
+    pub security: SecurityConfig,
     /// Set by `hostwerk serve --demo`, never by the file: the outbox keeps the secrets of mails (reset and
     /// invitation links), because the demo delivers mail nowhere else.
     #[serde(skip)]
     pub demo: bool,
+}
+
+/// `[security]`: admin and management accounts always need a second factor (TOTP) before they can use the
+/// console; support accounts too when `second_factor_for_support` is set. Customers choose for themselves.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecurityConfig {
+    pub second_factor_for_support: bool,
 }
 
 /// One entry of `trusted_proxies`: an address (`10.0.0.5`) or a network (`10.0.0.0/8`, `fd00::/8`).
@@ -249,6 +259,7 @@ impl Default for Config {
             mail_client: hostwerk_mailconfig::MailConfig::demo(),
             blog_categories: vec!["Allgemein".into(), "Juhuu".into(), "Fachchinesisch".into(), "Sicherheit".into()],
             trusted_proxies: Vec::new(),
+            security: SecurityConfig::default(),
             demo: false,
             staff_email_domains: vec!["hostwerk.invalid".into()],
             comments_per_minute: 5,

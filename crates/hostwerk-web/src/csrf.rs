@@ -65,7 +65,12 @@ fn form_token(headers: &axum::http::HeaderMap, browser: &str) -> String {
 fn token_of(browser: &str, cookie: impl Fn(&str) -> Option<String>) -> String {
     let customer = cookie(crate::auth::CUSTOMER_COOKIE).unwrap_or_default();
     let staff = cookie(crate::auth::STAFF_COOKIE).unwrap_or_default();
-    hostwerk_store::token::hash_token(&format!("hostwerk form token\0{browser}\0{customer}\0{staff}"))
+    // A login waiting for its second factor counts as a session here too.
+    let pending = cookie(crate::auth::PENDING_COOKIE).unwrap_or_default();
+    let staff_pending = cookie(crate::auth::STAFF_PENDING_COOKIE).unwrap_or_default();
+    hostwerk_store::token::hash_token(&format!(
+        "hostwerk form token\0{browser}\0{customer}\0{staff}\0{pending}\0{staff_pending}"
+    ))
 }
 
 /// The form token this browser will have once the `Set-Cookie` values `set_cookies` (a login's new session)

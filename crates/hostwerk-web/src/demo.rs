@@ -16,16 +16,55 @@ pub struct DemoLogin {
     pub login: &'static str,
     pub password: &'static str,
     pub path: &'static str,
+    /// The account's second factor: a TOTP key (base32) published with the demo, for an authenticator app.
+    pub totp_secret: Option<&'static str>,
 }
 
 /// The demo logins, as printed by `serve --demo`.
+/// Management and admin need a second factor, so their demo accounts come with one whose key is published
+/// here and printed at start (like their passwords: a demo secret, disabled with the account outside the demo).
 pub const LOGINS: [DemoLogin; 5] = [
-    DemoLogin { who: "customer (SharedHosting)", login: "K1000001", password: "demo-password-1", path: "/login" },
-    DemoLogin { who: "customer (ManagedServer)", login: "K1000002", password: "demo-password-2", path: "/login" },
-    DemoLogin { who: "staff: support", login: "support", password: "demo-support-1", path: "/staff/login" },
-    DemoLogin { who: "staff: management", login: "chef", password: "demo-chef-1", path: "/staff/login" },
-    DemoLogin { who: "staff: admin", login: "admin", password: "demo-admin-1", path: "/staff/login" },
+    DemoLogin {
+        who: "customer (SharedHosting)",
+        login: "K1000001",
+        password: "demo-password-1",
+        path: "/login",
+        totp_secret: None,
+    },
+    DemoLogin {
+        who: "customer (ManagedServer)",
+        login: "K1000002",
+        password: "demo-password-2",
+        path: "/login",
+        totp_secret: None,
+    },
+    DemoLogin {
+        who: "staff: support",
+        login: "support",
+        password: "demo-support-1",
+        path: "/staff/login",
+        totp_secret: None,
+    },
+    DemoLogin {
+        who: "staff: management",
+        login: "chef",
+        password: "demo-chef-1",
+        path: "/staff/login",
+        totp_secret: Some(DEMO_CHEF_TOTP),
+    },
+    DemoLogin {
+        who: "staff: admin",
+        login: "admin",
+        password: "demo-admin-1",
+        path: "/staff/login",
+        totp_secret: Some(DEMO_ADMIN_TOTP),
+    },
 ];
+
+/// The TOTP key (base32, 160 bits) of the demo account `chef`.
+pub const DEMO_CHEF_TOTP: &str = "HWDEMOCHEFSECRETHWDEMOCHEFSECRET";
+/// The TOTP key of the demo account `admin`.
+pub const DEMO_ADMIN_TOTP: &str = "HWDEMOADMINSECRETHWDEMOADMINSECR";
 
 /// The demo customer's telephone password.
 pub const DEMO_PHONE_PASSWORD: &str = "2Dampfnudeln+Vanillesoss";
@@ -61,14 +100,23 @@ pub async fn seed(store: &Store, webspace_root: &str) -> Result<(), DemoError> {
         ("chef", "Anna Chefin", StaffRole::Management, "demo-chef-1"),
         ("admin", "Alex Admin", StaffRole::Admin, "demo-admin-1"),
     ] {
-        let login = StaffLogin::parse(login).map_err(data)?;
-        match store.staff_by_login(&login).await {
-            Ok(_) => {}
+        let parsed = StaffLogin::parse(login).map_err(data)?;
+        let user = match store.staff_by_login(&parsed).await {
+            Ok(user) => user,
             Err(StoreError::NotFound) => {
                 let hash = hash_password(password).await.map_err(data)?;
-                store.create_staff(&login, name, role, &hash).await?;
+                store.create_staff(&parsed, name, role, &hash).await?
             }
             Err(e) => return Err(e.into()),
+        };
+        let secret = LOGINS.iter().find(|l| l.login == login).and_then(|l| l.totp_secret);
+        let subject = hostwerk_store::Subject::Staff(user.id);
+        if let Some(secret) = secret {
+            if store.second_factor(subject).await?.is_none() {
+                // Enrolled with the published key and no recovery codes (none could be shown to anyone).
+                store.start_second_factor(subject, secret).await?;
+                store.enrol_second_factor(subject, secret, 0, &[]).await?;
+            }
         }
     }
     seed_customer(

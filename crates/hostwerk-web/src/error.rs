@@ -108,7 +108,10 @@ impl From<ServiceError> for PageError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid(m) | ServiceError::Conflict(m) => PageError::BadRequest(m),
-            ServiceError::BadCredentials => PageError::BadRequest(e.to_string()),
+            ServiceError::BadCredentials | ServiceError::SecondFactorRequired | ServiceError::SecondFactorWrong => {
+                PageError::BadRequest(e.to_string())
+            }
+            ServiceError::SecondFactorMissing => PageError::Forbidden,
             ServiceError::Throttled { .. } => PageError::TooManyRequests(e.to_string()),
             ServiceError::NotFound => PageError::NotFound,
             ServiceError::Gone(m) => PageError::Gone(m),
@@ -135,7 +138,10 @@ pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
     match e {
         ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Conflict(_) => StatusCode::CONFLICT,
-        ServiceError::BadCredentials => StatusCode::UNAUTHORIZED,
+        ServiceError::BadCredentials | ServiceError::SecondFactorRequired | ServiceError::SecondFactorWrong => {
+            StatusCode::UNAUTHORIZED
+        }
+        ServiceError::SecondFactorMissing => StatusCode::FORBIDDEN,
         ServiceError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
         ServiceError::NotFound => StatusCode::NOT_FOUND,
         ServiceError::Gone(_) => StatusCode::GONE,

@@ -13,6 +13,7 @@ pub mod domains;
 pub mod giveaways;
 pub mod phone;
 pub mod remote_support;
+pub mod second_factor;
 pub mod server_config;
 pub mod service;
 pub mod staff_admin;

@@ -40,6 +40,15 @@ pub enum ServiceError {
     Forbidden,
     #[error("verify the caller first: without a verified call, customer data stays closed")]
     NoCall,
+    /// The password was right; the account's second factor is needed too (API logins without `code`).
+    #[error("a code from your authenticator app (or a recovery code) is required")]
+    SecondFactorRequired,
+    /// A second-factor code that is wrong, or that was used already.
+    #[error("the code is wrong or was used already")]
+    SecondFactorWrong,
+    /// A staff member whose role needs a second factor has none yet.
+    #[error("set up your second factor first (staff console, Security)")]
+    SecondFactorMissing,
     /// A staff-console action the user can correct, with its own i18n text.
     #[error("{0}")]
     Console(#[from] crate::staff_admin::ConsoleError),
@@ -317,13 +326,21 @@ fn unknown_login_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
+/// Where a right password leads: in, or to the second factor (the login is pending: no session, no audit,
+/// and the failure count stays, so guessing codes cannot be reset by the password).
+#[derive(Debug, Clone)]
+pub enum LoginStep<T> {
+    Done(T),
+    SecondFactor(T),
+}
+
 /// Checks a customer's login (customer number or e-mail) and password, with throttling per client and per account.
 pub async fn customer_login(
     state: &AppState,
     login: &str,
     password: &str,
     ip: IpAddr,
-) -> Result<Customer, ServiceError> {
+) -> Result<LoginStep<Customer>, ServiceError> {
     let creds = match state.store.customer_credentials(login).await {
         Ok(c) => Some(c),
         Err(StoreError::NotFound) => None,
@@ -339,10 +356,13 @@ pub async fn customer_login(
     .await?;
     match creds {
         Some(c) if ok => {
-            state.store.customer_login_succeeded(c.id).await?;
             let customer = state.store.customer(c.id).await?;
+            if crate::second_factor::enrolled(state, Subject::Customer(c.id)).await? {
+                return Ok(LoginStep::SecondFactor(customer));
+            }
+            state.store.customer_login_succeeded(c.id).await?;
             state.store.audit(&Actor::customer(&customer), "customer.login", &customer.number.to_string(), "").await?;
-            Ok(customer)
+            Ok(LoginStep::Done(customer))
         }
         Some(c) => {
             let lockout = login_lockout_secs(c.failed_logins + 1);
@@ -355,7 +375,12 @@ pub async fn customer_login(
 }
 
 /// Checks a staff login, with the same throttling as customers.
-pub async fn staff_login(state: &AppState, login: &str, password: &str, ip: IpAddr) -> Result<StaffUser, ServiceError> {
+pub async fn staff_login(
+    state: &AppState,
+    login: &str,
+    password: &str,
+    ip: IpAddr,
+) -> Result<LoginStep<StaffUser>, ServiceError> {
     let creds = match StaffLogin::parse(login) {
         Ok(l) => match state.store.staff_credentials(&l).await {
             Ok(c) => Some(c),
@@ -374,10 +399,13 @@ pub async fn staff_login(state: &AppState, login: &str, password: &str, ip: IpAd
     .await?;
     match creds {
         Some(c) if ok && c.active => {
-            state.store.staff_login_succeeded(c.id).await?;
             let user = state.store.staff(c.id).await?;
+            if user.second_factor {
+                return Ok(LoginStep::SecondFactor(user));
+            }
+            state.store.staff_login_succeeded(c.id).await?;
             state.store.audit(&Actor::staff(&user), "staff.login", user.login.as_str(), "").await?;
-            Ok(user)
+            Ok(LoginStep::Done(user))
         }
         Some(c) => {
             state.store.staff_login_failed(c.id, now() + login_lockout_secs(c.failed_logins + 1)).await?;

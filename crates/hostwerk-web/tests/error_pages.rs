@@ -183,6 +183,9 @@ async fn a_page_that_needed_a_login_is_shown_after_it() {
             &[("login", "admin"), ("password", "demo-admin-1"), ("next", "/staff/admin/nodes")],
         )
         .await;
+    // the admin's second factor first; `next` waits with the pending login
+    assert_eq!(location(&r), "/staff/login/second-factor");
+    let r = s.staff_second_factor("admin").await;
     assert_eq!(location(&r), "/staff/admin/nodes");
 }
 

@@ -225,15 +225,18 @@ async fn role_changes_keep_an_admin(app: &TestApp) {
         (staff_id(app, "support").await, staff_id(app, "admin").await, staff_id(app, "chef").await);
     let page = "/staff/admin/staff";
 
+    // Only admins change roles.
+    let r = support.submit("/staff", &format!("/staff/admin/staff/{support_id}/role"), &[("role", "admin")]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // support → management, shown on the page, audited
     let r = admin.submit(page, &format!("/staff/admin/staff/{support_id}/role"), &[("role", "management")]).await;
     assert_eq!(location(&r), "/staff/admin/staff?done=staff_role_changed");
     let (_, list) = admin.get_text(&location(&r)).await;
     assert_eq!(selected_of(&list, &format!("#staff-{support_id} select[name=role]")), vec!["management"]);
     assert!(list.contains("Die Rolle wurde geändert."));
-    // Only admins change roles; an unknown role is a message, not a 500.
-    let r = support.submit("/staff", &format!("/staff/admin/staff/{support_id}/role"), &[("role", "admin")]).await;
-    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // management needs a second factor: the promoted member is sent to set one up before anything else
+    assert_eq!(location(&support.get("/staff").await), "/staff/security");
+    // An unknown role is a message, not a 500.
     let r = admin.submit(page, &format!("/staff/admin/staff/{support_id}/role"), &[("role", "root")]).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("Die Rolle ist support, management oder admin."));

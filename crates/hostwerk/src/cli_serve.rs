@@ -118,6 +118,12 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             println!("Demo logins:");
             for l in hostwerk_web::demo::LOGINS {
                 println!("  {:<26} {:<10} {:<18} http://{local}{}", l.who, l.login, l.password, l.path);
+                if let Some(key) = l.totp_secret {
+                    println!(
+                        "  {:<26} second factor: TOTP key {key} (an authenticator app, or `oathtool --totp -b {key}`)",
+                        ""
+                    );
+                }
             }
             println!("  telephone password of K1000001: {}", hostwerk_web::demo::DEMO_PHONE_PASSWORD);
             println!("Mails go to the outbox: http://{local}/staff/outbox (admin). Stop with Ctrl-C.");

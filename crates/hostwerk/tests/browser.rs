@@ -7,13 +7,14 @@
 //! free month, and the dashboard shows the end a month later with the refund; then server configuration: the
 //! ManagedServer customer sets 3600 s and then off, an out-of-range value shows its message, SharedHosting is fixed;
 //! then a mailbox's settings page and its Thunderbird guide; then a blog giveaway from post to published draw;
-//! then backups: an on-demand backup, browsing it, downloading a folder as tar.gz and restoring a deleted file in place.
+//! then backups: an on-demand backup, browsing it, downloading a folder as tar.gz and restoring a deleted file in place;
+//! then the new customer sets up a second factor from its QR page and logs in with password and code.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` packages. Without them the test prints
 //! `SKIPPED browser test: <reason>` and passes, except when `CI=true`, where it fails.
 //! `HOSTWERK_CHROMIUM` and `HOSTWERK_CHROMEDRIVER` override the binaries' paths.
 //! Screenshots go to `target/browser-order-done.png`, `target/browser-dashboard.png` and
-//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`, `target/browser-server-config.png`, `target/browser-mail-guide.png`, `target/browser-giveaway.png`, `target/browser-backups.png`
+//! `target/browser-demo-dashboard.png`, `target/browser-phone-support.png` and `target/browser-phone-customer.png`, `target/browser-guarantee.png`, `target/browser-server-config.png`, `target/browser-mail-guide.png`, `target/browser-giveaway.png`, `target/browser-backups.png`, `target/browser-second-factor-enrol.png`, `target/browser-second-factor-login.png`
 //! (and `target/browser-failure.png` when a step fails).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] functions
@@ -410,8 +411,89 @@ async fn staff_login(b: &Browser<'_>, login: &str, password: &str) -> anyhow::Re
     b.fill("#login", login).await?;
     b.fill("#password", password).await?;
     b.submit_main_form().await?;
-    b.wait_for("#q").await?;
+    b.wait_for("#q, #code").await?;
+    if b.path().await? == "/staff/login/second-factor" {
+        // management and admin have a second factor: the demo's published key, as an authenticator app has it
+        let key = hostwerk_web::demo::LOGINS
+            .iter()
+            .find(|l| l.login == login)
+            .and_then(|l| l.totp_secret)
+            .with_context(|| format!("{login} asks for a second factor, but the demo publishes no key"))?;
+        let code = authenticator_code(login, key).await;
+        b.fill("#code", &code).await?;
+        b.submit_main_form().await?;
+        b.wait_for("#q").await?;
+    }
     Ok(())
+}
+
+/// The code of the TOTP key `secret` (base32) for time step `step` (Unix time / 30).
+fn totp_code(secret: &str, step: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "browser".into()).unwrap();
+    totp.generate(u64::try_from(step * 30).unwrap())
+}
+
+fn now_step() -> i64 {
+    i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()).unwrap() / 30
+}
+
+/// Like a person with an authenticator app: a code of `account` the panel has not taken yet (each works once;
+/// the panel takes now and one step either side), waiting for the next step when those are used up.
+async fn authenticator_code(account: &str, secret: &str) -> String {
+    static USED: std::sync::Mutex<Vec<(String, i64)>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let now = now_step();
+        let step = {
+            let mut used = USED.lock().unwrap();
+            let last = used.iter().filter(|(k, _)| k == account).map(|(_, s)| *s).max().unwrap_or(i64::MIN);
+            let step = (now - 1).max(last.saturating_add(1));
+            (step <= now + 1).then(|| {
+                used.push((account.to_owned(), step));
+                step
+            })
+        };
+        match step {
+            Some(step) => return totp_code(secret, step),
+            None => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+/// Issue 17, item 5: the new customer sets up a second factor from the QR page (the key as an app would read
+/// it), sees the recovery codes once, and the next login asks for a code after the password.
+async fn second_factor(b: &Browser<'_>, number: &str) -> anyhow::Result<()> {
+    let password = "Kirschkuchen-am-Sonntag-1";
+    b.login(number, password).await?;
+    b.wait_for("table#contracts").await?;
+    b.click_and_load("nav a[href='/menu/security']").await?;
+    b.wait_for("#qr svg").await?;
+    let key = b.text("#secret").await?;
+    let shot = b.screenshot("browser-second-factor-enrol.png").await?;
+    say(&format!("browser test: the enrolment page shows the QR code; screenshot {}", shot.display()));
+    let account = format!("customer {number}");
+    b.fill("#code", &authenticator_code(&account, &key).await).await?;
+    b.fill("#password", password).await?;
+    b.submit_main_form().await?;
+    b.wait_for("#recovery-codes").await?;
+    let codes = b.text("#recovery-codes").await?;
+    ensure!(codes.lines().count() == 10, "ten recovery codes, not {codes:?}");
+    b.click_and_load("#codes-done").await?;
+    b.wait_for("#second-factor-on").await?;
+    b.logout().await?;
+    b.login(number, password).await?;
+    b.wait_for("#code").await?;
+    ensure!(b.path().await? == "/login/second-factor", "the password alone led to {}", b.here().await);
+    b.fill("#code", "000000").await?;
+    b.submit_main_form().await?;
+    b.wait_for("p.error").await?;
+    b.fill("#code", &authenticator_code(&account, &key).await).await?;
+    b.submit_main_form().await?;
+    b.wait_for("table#contracts").await?;
+    ensure!(b.path().await? == "/menu", "after the code the browser is on {}", b.here().await);
+    let shot = b.screenshot("browser-second-factor-login.png").await?;
+    say(&format!("browser test: logged in with password and code; screenshot {}", shot.display()));
+    b.logout().await
 }
 
 async fn staff_logout(b: &Browser<'_>) -> anyhow::Result<()> {
@@ -845,6 +927,7 @@ async fn scenarios(b: &Browser<'_>) -> anyhow::Result<()> {
     giveaway(b).await.context("giveaway")?;
     backups(b).await.context("backups")?;
     first_week(b).await.context("issue 16: the first week's defects")?;
+    second_factor(b, &number).await.context("issue 17: second factor")?;
     Ok(())
 }
 

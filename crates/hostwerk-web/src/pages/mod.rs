@@ -10,6 +10,7 @@ mod menu_server;
 mod menu_service;
 mod public;
 mod remote;
+mod security;
 mod staff;
 mod staff_backups;
 mod staff_call;
@@ -39,6 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .merge(menu_backups::routes())
         .merge(staff_backups::routes())
         .merge(staff_domains::routes())
+        .merge(security::routes())
 }
 
 /// `?done=…` after a redirect: which success notice a page shows.

@@ -91,7 +91,16 @@ async fn login(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
     match service::customer_login(&state, &form.login, &form.password, ip).await {
-        Ok(customer) => {
+        Ok(service::LoginStep::SecondFactor(customer)) => {
+            super::security::start_pending(
+                &state,
+                Subject::Customer(customer.id),
+                form.next.as_deref(),
+                form.resume_form.as_deref(),
+            )
+            .await
+        }
+        Ok(service::LoginStep::Done(customer)) => {
             let session = fresh_session(&state, &headers, CUSTOMER_COOKIE, Subject::Customer(customer.id)).await?;
             let cookies = [session, lang_cookie(&state, customer.language)];
             super::after_login(

@@ -41,7 +41,10 @@ pub(super) fn routes() -> Router<AppState> {
 }
 
 pub(super) fn staff_view(u: &StaffUser) -> Value {
-    context! { login => u.login.as_str(), name => u.display_name, role => u.role.as_str(), is_admin => u.role.is_admin() }
+    context! {
+        login => u.login.as_str(), name => u.display_name, role => u.role.as_str(), is_admin => u.role.is_admin(),
+        second_factor => u.second_factor,
+    }
 }
 
 fn base(state: &AppState, ctx: &Ctx, me: &StaffUser) -> Value {
@@ -75,7 +78,16 @@ async fn login(
     CsrfForm(form): CsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
     match service::staff_login(&state, &form.login, &form.password, ip).await {
-        Ok(user) => {
+        Ok(service::LoginStep::SecondFactor(user)) => {
+            super::security::start_pending(
+                &state,
+                Subject::Staff(user.id),
+                form.next.as_deref(),
+                form.resume_form.as_deref(),
+            )
+            .await
+        }
+        Ok(service::LoginStep::Done(user)) => {
             let session = fresh_session(&state, &headers, STAFF_COOKIE, Subject::Staff(user.id)).await?;
             super::after_login(
                 &state,

@@ -29,6 +29,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/staff/customers/{number}/tariff-change", post(tariff_change))
         .route("/staff/customers/{number}/domain-orders", post(domain_order))
         .route("/staff/customers/{number}/domains/{id}/auth-code", post(auth_code))
+        .route("/staff/customers/{number}/second-factor/reset", post(second_factor_reset))
 }
 
 async fn render_call(
@@ -85,6 +86,9 @@ async fn render_call(
         number => c.number.to_string(), name => c.name, email => c.email.as_str(),
         street => c.address.street, postal_code => c.address.postal_code, city => c.address.city, country => c.address.country,
     };
+    let second_factor = crate::second_factor::enrolled(state, hostwerk_store::Subject::Customer(c.id))
+        .await
+        .map_err(PageError::from)?;
     let call = context! {
         verification_id => view.call.verification_id,
         expires => format_berlin_datetime(view.call.expires_at, lang),
@@ -93,7 +97,7 @@ async fn render_call(
         "staff/call.html",
         minijinja::value::merge_maps([
             extra,
-            context! { customer, call, contracts, domains, mailboxes, changes, orders, me => staff_view(me) },
+            context! { customer, call, contracts, domains, mailboxes, changes, orders, second_factor, me => staff_view(me) },
             ctx.base(state),
         ]),
     )
@@ -247,6 +251,21 @@ async fn auth_code(
         Ok(disclosed) => {
             Ok(Redirect::to(&format!("/staff/customers/{number}?disclosure={}", disclosed.id)).into_response())
         }
+        Err(e) => action_failed(&state, &ctx, &me, &number, e).await,
+    }
+}
+
+/// Removes the customer's second factor inside the verified call (the caller lost the device and the recovery
+/// codes); audited with the verification, the customer is mailed.
+async fn second_factor_reset(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    CurrentStaff(me): CurrentStaff,
+    Path(number): Path<String>,
+    CsrfForm(_): CsrfForm<serde::de::IgnoredAny>,
+) -> Result<Response, PageError> {
+    match crate::second_factor::reset_for_customer(&state, &me, &number).await {
+        Ok(()) => Ok(Redirect::to(&format!("/staff/customers/{number}?done=second_factor_reset")).into_response()),
         Err(e) => action_failed(&state, &ctx, &me, &number, e).await,
     }
 }

@@ -91,19 +91,59 @@ impl TestApp {
         Client::builder().redirect(Policy::none()).build().unwrap()
     }
 
-    /// An API token for a customer or staff login.
+    /// An API token for a customer or staff login (with the code of a demo account's second factor).
     pub async fn token(&self, staff: bool, login: &str, password: &str) -> String {
         let path = if staff { "/api/v1/staff/auth/token" } else { "/api/v1/auth/token" };
-        let r = self
-            .api()
-            .post(self.url(path))
-            .json(&serde_json::json!({"login": login, "password": password}))
-            .send()
-            .await
-            .unwrap();
+        let mut body = serde_json::json!({"login": login, "password": password});
+        if let Some(secret) = demo_totp_secret(login).filter(|_| staff) {
+            body["code"] = serde_json::Value::from(authenticator_code(&self.base, login, secret).await);
+        }
+        let r = self.api().post(self.url(path)).json(&body).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "token for {login}");
         let body: serde_json::Value = r.json().await.unwrap();
         body["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// The TOTP key of a demo account with a second factor (admin, chef).
+pub fn demo_totp_secret(login: &str) -> Option<&'static str> {
+    hostwerk_web::demo::LOGINS.iter().find(|l| l.login == login).and_then(|l| l.totp_secret)
+}
+
+/// The code of `secret` for the time step `step` (Unix time / 30), as an authenticator app computes it.
+pub fn totp_code(secret: &str, step: i64) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes, None, "test".into()).unwrap();
+    totp.generate(u64::try_from(step * 30).unwrap())
+}
+
+pub fn now_step() -> i64 {
+    chrono::Utc::now().timestamp().div_euclid(30)
+}
+
+/// Like a person with an authenticator app: a code the panel has not seen yet for this account (each code
+/// works once), from the steps it accepts (now, or one either side); waits for the next step when those are
+/// used up. Remembers the steps used per server and login.
+pub async fn authenticator_code(base: &str, login: &str, secret: &str) -> String {
+    static USED: std::sync::Mutex<Vec<(String, i64)>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{base} {login}");
+    loop {
+        let now = now_step();
+        let step = {
+            let mut used = USED.lock().unwrap();
+            let last = used.iter().filter(|(k, _)| *k == key).map(|(_, s)| *s).max().unwrap_or(i64::MIN);
+            let step = (now - 1).max(last.saturating_add(1));
+            if step <= now + 1 {
+                used.push((key.clone(), step));
+                Some(step)
+            } else {
+                None
+            }
+        };
+        match step {
+            Some(step) => return totp_code(secret, step),
+            None => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+        }
     }
 }
 
@@ -162,8 +202,22 @@ impl Browser {
         self.submit("/login", "/login", &[("login", login), ("password", password)]).await
     }
 
+    /// Answers the pending second step of a staff login of `login` (a demo account) with its next code.
+    pub async fn staff_second_factor(&self, login: &str) -> Response {
+        let code = authenticator_code(&self.base, login, demo_totp_secret(login).unwrap()).await;
+        self.submit("/staff/login/second-factor", "/staff/login/second-factor", &[("code", &code)]).await
+    }
+
+    /// Logs in at the staff console; a demo account's second factor is answered with its next code.
     pub async fn staff_login(&self, login: &str, password: &str) -> Response {
-        self.submit("/staff/login", "/staff/login", &[("login", login), ("password", password)]).await
+        let r = self.submit("/staff/login", "/staff/login", &[("login", login), ("password", password)]).await;
+        match demo_totp_secret(login) {
+            Some(secret) if location(&r) == "/staff/login/second-factor" => {
+                let code = authenticator_code(&self.base, login, secret).await;
+                self.submit("/staff/login/second-factor", "/staff/login/second-factor", &[("code", &code)]).await
+            }
+            _ => r,
+        }
     }
 }
 
