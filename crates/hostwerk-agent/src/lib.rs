@@ -7,6 +7,9 @@
 //! processes that were scanned ([`signal::send_verified`]), and returns a [`report::KillReport`] for each
 //! process it ended. [`enforcer::Enforcer::run`] is the thread-based loop the agent binary wraps.
 //!
+//! [`program`] is the agent program around it (`hostwerk agent`): the panel client, the state file, the
+//! kill-report queue and the backup workers.
+//!
 //! Nothing here touches a process of an unlisted user, of root, or of a user whose limit is off.
 
 pub mod clock;
@@ -16,6 +19,7 @@ pub mod policy;
 pub mod proc_stat;
 pub mod proc_status;
 mod procfs_io;
+pub mod program;
 pub mod report;
 pub mod scan;
 pub mod signal;

@@ -4,6 +4,7 @@
 //! [`backup()`], [`restore()`], [`ls()`], [`dump()`], [`forget()`], [`prune()`], [`check()`], [`stats()`].
 //! The on-disk format is specified in `docs/backup-format.md`.
 
+pub mod access;
 pub mod archiver;
 pub mod backend;
 pub mod blob;
@@ -29,6 +30,7 @@ pub mod snapshot;
 pub mod stats;
 pub mod tree;
 
+pub use access::{AccessError, RepositoryAccess};
 pub use archiver::{backup, BackupOptions, BackupResult};
 pub use backend::local::LocalBackend;
 pub use backend::{Backend, FileType};

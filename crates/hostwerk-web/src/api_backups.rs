@@ -13,10 +13,13 @@ use utoipa::{OpenApi, ToSchema};
 
 use crate::api::{ApiJson, ApiPath, ErrorBody};
 use crate::auth::{ApiCustomer, ApiNode};
-use crate::backups::{self, AgentJob, AgentReport, AgentRestore, AgentSnapshot, JobView, Requester, RestoreRequest};
+use crate::backups::{self, JobView, Requester, RestoreRequest};
 use crate::error::ApiError;
 use crate::service::ServiceError;
 use crate::AppState;
+use hostwerk_protocol::backup::{
+    AgentJob, AgentReport, AgentRestore, AgentSnapshot, Attempt, Finish, FinishOutcome, Finished, HeartbeatOutcome,
+};
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -31,7 +34,7 @@ pub(crate) fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(contract_backups, on_demand, restore, claim, heartbeat, finish),
-    components(schemas(AgentJob, AgentRestore, AgentReport, AgentSnapshot))
+    components(schemas(AgentJob, AgentRestore, AgentReport, AgentSnapshot, Attempt, Finished))
 )]
 pub(crate) struct BackupsApiDoc;
 
@@ -71,7 +74,7 @@ impl From<&JobView> for JobDto {
             created_at: v.job.created_at,
             started_at: v.job.started_at,
             finished_at: v.job.finished_at,
-            error: v.job.error.clone(),
+            error: v.job.error.as_deref().map(|e| backups::job_error_text(e, hostwerk_domain::Language::En)),
             queue_position: v.place.as_ref().map(|p| p.position),
             expected_start: v.place.as_ref().map(|p| p.eta_start.to_rfc3339()),
         }
@@ -190,11 +193,6 @@ async fn claim(State(state): State<AppState>, ApiNode(node): ApiNode) -> Result<
     })
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-struct Attempt {
-    attempt: i64,
-}
-
 /// The agent still works on the job: 204; 409 when the job was handed to another attempt (stop working on it).
 #[utoipa::path(post, path = "/api/v1/agent/backup-jobs/{id}/heartbeat", params(("id" = i64, Path)), request_body = Attempt, responses((status = 204), (status = 409, body = ErrorBody)))]
 async fn heartbeat(
@@ -203,23 +201,15 @@ async fn heartbeat(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Attempt>,
 ) -> Result<StatusCode, ApiError> {
-    if backups::heartbeat(&state, &node, id, req.attempt).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(ApiError(StatusCode::CONFLICT, "this job is no longer yours; stop working on it".into()))
+    match backups::heartbeat(&state, &node, id, req.attempt).await? {
+        HeartbeatOutcome::Continue => Ok(StatusCode::NO_CONTENT),
+        HeartbeatOutcome::Superseded => Err(superseded()),
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-struct Finish {
-    attempt: i64,
-    #[serde(flatten)]
-    report: AgentReport,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-struct Finished {
-    status: String,
+/// 409: what the agent reads as [`HeartbeatOutcome::Superseded`] or [`FinishOutcome::Superseded`].
+fn superseded() -> ApiError {
+    ApiError(StatusCode::CONFLICT, "this job is no longer yours; stop working on it".into())
 }
 
 /// The agent reports how a job ended, with the snapshots it took.
@@ -230,6 +220,8 @@ async fn finish(
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<Finish>,
 ) -> Result<Json<Finished>, ApiError> {
-    let job = backups::finish(&state, &node, id, req.attempt, &req.report).await?;
-    Ok(Json(Finished { status: job.status.as_str().to_owned() }))
+    match backups::finish(&state, &node, id, req.attempt, &req.report).await? {
+        FinishOutcome::Recorded(status) => Ok(Json(Finished { status })),
+        FinishOutcome::Superseded => Err(superseded()),
+    }
 }

@@ -9,6 +9,8 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 
+use hostwerk_protocol::limits::{AgentKill, AgentKills, AgentLimits, AgentUser, Recorded};
+
 use crate::api::{ApiJson, ApiPath, ErrorBody};
 use crate::auth::{ApiCustomer, ApiNode};
 use crate::error::ApiError;
@@ -24,7 +26,10 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(limit, set_limit, kills, agent_limits, agent_kills))]
+#[openapi(
+    paths(limit, set_limit, kills, agent_limits, agent_kills),
+    components(schemas(AgentLimits, AgentUser, AgentKills, AgentKill, Recorded))
+)]
 pub(crate) struct LimitsApiDoc;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -136,23 +141,6 @@ async fn kills(
     }))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-struct AgentUser {
-    system_user: String,
-    /// `off` or seconds.
-    limit: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-struct AgentLimits {
-    node: String,
-    /// How often the agent should ask again.
-    poll_seconds: u64,
-    /// Seconds between SIGTERM and SIGKILL.
-    grace_seconds: u64,
-    users: Vec<AgentUser>,
-}
-
 /// The limits of every contract on the agent's node.
 #[utoipa::path(get, path = "/api/v1/agent/limits", responses((status = 200, body = AgentLimits), (status = 401, body = ErrorBody)))]
 async fn agent_limits(State(state): State<AppState>, ApiNode(node): ApiNode) -> Result<Json<AgentLimits>, ApiError> {
@@ -163,33 +151,10 @@ async fn agent_limits(State(state): State<AppState>, ApiNode(node): ApiNode) -> 
         .collect();
     Ok(Json(AgentLimits {
         node: node.name.to_string(),
-        poll_seconds: state.config.agent_poll_seconds.clamp(1, 10),
-        grace_seconds: state.config.agent_grace_seconds.clamp(1, 300),
+        poll_seconds: Some(state.config.agent_poll_seconds.clamp(1, 10)),
+        grace_seconds: Some(state.config.agent_grace_seconds.clamp(1, 300)),
         users,
     }))
-}
-
-/// One ended process as the agent reports it.
-#[derive(Debug, Deserialize, ToSchema)]
-struct AgentKill {
-    /// Unix seconds when the ending signal was sent.
-    time: u64,
-    user: String,
-    pid: u32,
-    comm: String,
-    runtime_seconds: u64,
-    /// `TERM` or `KILL`.
-    signal: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-struct AgentKills {
-    kills: Vec<AgentKill>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-struct Recorded {
-    recorded: u64,
 }
 
 /// Reports processes the agent ended; reports for users without a contract on the node are ignored.
@@ -201,15 +166,12 @@ async fn agent_kills(
 ) -> Result<(StatusCode, Json<Recorded>), ApiError> {
     let mut kills = Vec::with_capacity(req.kills.len());
     for k in &req.kills {
-        if !matches!(k.signal.as_str(), "TERM" | "KILL") {
-            return Err(ApiError(StatusCode::UNPROCESSABLE_ENTITY, "signal must be TERM or KILL".into()));
-        }
         kills.push(hostwerk_store::NewProcessKill {
             system_user: &k.user,
             pid: i64::from(k.pid),
             comm: &k.comm,
             runtime_seconds: i64::try_from(k.runtime_seconds).unwrap_or(i64::MAX),
-            signal: &k.signal,
+            signal: k.signal.as_str(),
             at: i64::try_from(k.time).unwrap_or(i64::MAX),
         });
     }

@@ -7,7 +7,6 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use hostwerk_backup::backend::Backend;
 use hostwerk_backup::tree::NodeKind;
 use hostwerk_backup::{Id, Repository};
 
@@ -45,36 +44,18 @@ pub struct Repos {
     open: Mutex<HashMap<String, Arc<Repository>>>,
 }
 
-fn read_secret(path: &Path) -> Result<String, RepoError> {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_owned())
-        .map_err(|source| RepoError::Secret { path: path.display().to_string(), source })
-}
-
-/// Opens the backend of a repository location with the given credentials.
-pub fn open_backend(cfg: &RepositoryConfig) -> Result<Arc<dyn Backend>, RepoError> {
-    if let Some(url) = cfg.location.strip_prefix("rest:") {
-        let token = cfg.token_file.as_deref().map(read_secret).transpose()?;
-        let ca = match &cfg.ca_cert {
-            Some(p) => {
-                Some(std::fs::read(p).map_err(|source| RepoError::Secret { path: p.display().to_string(), source })?)
-            }
-            None => None,
-        };
-        let b = hostwerk_backup::backend::http::HttpBackend::new(url, token, ca.as_deref())?;
-        return Ok(Arc::new(b));
+impl From<hostwerk_backup::AccessError> for RepoError {
+    fn from(e: hostwerk_backup::AccessError) -> Self {
+        match e {
+            hostwerk_backup::AccessError::Secret { path, source } => RepoError::Secret { path, source },
+            hostwerk_backup::AccessError::Engine(e) => RepoError::Engine(e),
+        }
     }
-    Ok(hostwerk_backup::backend::open_location(&cfg.location)?)
 }
 
 /// Opens the repository of `cfg`, creating it when `create` and it does not exist yet.
 pub fn open_repository(cfg: &RepositoryConfig, create: bool) -> Result<Repository, RepoError> {
-    let backend = open_backend(cfg)?;
-    let password = read_secret(&cfg.password_file)?;
-    if create && !backend.exists()? {
-        return Ok(Repository::init(backend, password.as_bytes(), hostwerk_backup::InitOptions::default())?);
-    }
-    Ok(Repository::open(backend, password.as_bytes())?)
+    Ok(cfg.access().open(create)?)
 }
 
 impl Repos {
@@ -98,8 +79,8 @@ impl Repos {
             return Ok(r.clone());
         }
         let cfg = self.configs.get(webserver).ok_or_else(|| RepoError::NotConfigured(webserver.to_owned()))?;
-        let local = !cfg.location.contains(':') || cfg.location.starts_with("local:");
-        let repo = Arc::new(open_repository(cfg, local)?);
+        let access = cfg.access();
+        let repo = Arc::new(access.open(access.is_local())?);
         self.open.lock().map_err(|_| RepoError::Join)?.insert(webserver.to_owned(), repo.clone());
         Ok(repo)
     }

@@ -12,9 +12,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use hostwerk_domain::backup_job::{
-    check_on_demand, BackupJobKind, BackupJobStatus, NightlyWindow, OnDemandUsage, RelativePath,
+    check_on_demand, AllowanceError, BackupJobKind, BackupJobStatus, NightlyWindow, OnDemandUsage, RelativePath,
 };
 use hostwerk_domain::Language;
+use hostwerk_protocol::backup::{
+    AgentJob, AgentReport, AgentRestore, FinishOutcome, HeartbeatOutcome, RestoreInto, SnapshotPart,
+};
 use hostwerk_schedule::{AdmissionPolicy, Job, JobId, JobKind, ServerId};
 use hostwerk_store::{
     Actor, BackupJob, BackupSnapshot, Contract, Customer, JobOutcome, MaintenancePlan, NewBackupJob, NewBackupSnapshot,
@@ -23,17 +26,195 @@ use hostwerk_store::{
 use serde::{Deserialize, Serialize};
 
 use crate::backup_repos::{self, DirEntry, RepoError, Repos};
-use crate::i18n::t;
+use crate::i18n::{t, Localized};
 use crate::service::ServiceError;
 use crate::AppState;
+
+/// The most paths one restore takes (more: restore their folder).
+pub const MAX_RESTORE_PATHS: usize = 100;
+
+/// A backup request the customer or staff can correct, or that clashes with the current state. The text is
+/// looked up by its key ([`Localized`]) in the reader's language, with the carried values put in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupError {
+    /// The tariff includes no on-demand backups.
+    NotIncluded,
+    /// Today's on-demand backups are used up.
+    DailyLimitReached { used: u32, allowed: u32 },
+    /// The storage for on-demand backups is full.
+    QuotaFull { used_mib: u64, quota_mib: u64 },
+    /// An on-demand backup of the contract is already queued or running.
+    AlreadyPending,
+    /// The contract has no webserver yet.
+    NoWebserver,
+    /// The panel has no repository configured for the webserver.
+    NotReadable { webserver: String },
+    /// The restored mailbox was deleted since the restore was ordered.
+    MailboxGone { mailbox: String },
+    /// The database no longer belongs to the contract.
+    DatabaseGone { database: String },
+    /// Neither "folder" nor "in place" was chosen.
+    ChooseTarget,
+    /// A files restore from a database snapshot.
+    HoldsDatabase,
+    /// A database restore from a files snapshot.
+    HoldsFiles,
+    /// No path was chosen.
+    NothingChosen,
+    /// More than `max` paths at once.
+    TooManyPaths { max: usize },
+    /// A mailbox restore into a folder.
+    MailboxInPlace,
+    /// A chosen path is not in the snapshot.
+    PathNotInBackup,
+    /// A download of a link or a special file.
+    NoContent,
+    /// The maintenance plan was carried out already.
+    PlanDone,
+}
+
+impl Localized for BackupError {
+    fn key(&self) -> &'static str {
+        match self {
+            Self::NotIncluded => "backups.error.not_included",
+            Self::DailyLimitReached { .. } => "backups.error.daily_limit",
+            Self::QuotaFull { .. } => "backups.error.quota_full",
+            Self::AlreadyPending => "backups.error.already_pending",
+            Self::NoWebserver => "backups.error.no_webserver",
+            Self::NotReadable { .. } => "backups.error.not_readable",
+            Self::MailboxGone { .. } => "backups.error.mailbox_gone",
+            Self::DatabaseGone { .. } => "backups.error.database_gone",
+            Self::ChooseTarget => "backups.error.choose_target",
+            Self::HoldsDatabase => "backups.error.holds_database",
+            Self::HoldsFiles => "backups.error.holds_files",
+            Self::NothingChosen => "backups.error.nothing_chosen",
+            Self::TooManyPaths { .. } => "backups.error.too_many_paths",
+            Self::MailboxInPlace => "backups.error.mailbox_in_place",
+            Self::PathNotInBackup => "backups.error.path_not_in_backup",
+            Self::NoContent => "backups.error.no_content",
+            Self::PlanDone => "backups.error.plan_done",
+        }
+    }
+
+    fn args(&self) -> Vec<(&'static str, String)> {
+        match self {
+            Self::DailyLimitReached { used, allowed } => {
+                vec![("used", used.to_string()), ("allowed", allowed.to_string())]
+            }
+            Self::QuotaFull { used_mib, quota_mib } => {
+                vec![("used", used_mib.to_string()), ("quota", quota_mib.to_string())]
+            }
+            Self::NotReadable { webserver } => vec![("webserver", webserver.clone())],
+            Self::MailboxGone { mailbox } => vec![("mailbox", mailbox.clone())],
+            Self::DatabaseGone { database } => vec![("database", database.clone())],
+            Self::TooManyPaths { max } => vec![("max", max.to_string())],
+            Self::NotIncluded
+            | Self::AlreadyPending
+            | Self::NoWebserver
+            | Self::ChooseTarget
+            | Self::HoldsDatabase
+            | Self::HoldsFiles
+            | Self::NothingChosen
+            | Self::MailboxInPlace
+            | Self::PathNotInBackup
+            | Self::NoContent
+            | Self::PlanDone => Vec::new(),
+        }
+    }
+}
+
+impl BackupError {
+    /// Whether the request clashes with the current state (409) rather than being malformed (422).
+    pub fn is_conflict(&self) -> bool {
+        matches!(
+            self,
+            Self::NotIncluded
+                | Self::DailyLimitReached { .. }
+                | Self::QuotaFull { .. }
+                | Self::AlreadyPending
+                | Self::NoWebserver
+                | Self::NotReadable { .. }
+                | Self::NoContent
+                | Self::PlanDone
+        )
+    }
+
+    /// The form a job's failure is stored in (`backup_jobs.error`), so that its page shows it in the reader's
+    /// language: `{"key": …, "args": {…}}`.
+    fn stored(&self) -> String {
+        let args: serde_json::Map<String, serde_json::Value> =
+            self.args().into_iter().map(|(k, v)| (k.to_owned(), v.into())).collect();
+        serde_json::json!({ "key": self.key(), "args": args }).to_string()
+    }
+
+    /// One of each variant, for the test that every one has its texts (`args` matches every variant without
+    /// a wildcard: a new variant is added there and here).
+    #[cfg(test)]
+    fn examples() -> Vec<BackupError> {
+        let all = vec![
+            Self::NotIncluded,
+            Self::DailyLimitReached { used: 2, allowed: 2 },
+            Self::QuotaFull { used_mib: 900, quota_mib: 1024 },
+            Self::AlreadyPending,
+            Self::NoWebserver,
+            Self::NotReadable { webserver: "web001".into() },
+            Self::MailboxGone { mailbox: "info@example.de".into() },
+            Self::DatabaseGone { database: "k1000001_shop".into() },
+            Self::ChooseTarget,
+            Self::HoldsDatabase,
+            Self::HoldsFiles,
+            Self::NothingChosen,
+            Self::TooManyPaths { max: MAX_RESTORE_PATHS },
+            Self::MailboxInPlace,
+            Self::PathNotInBackup,
+            Self::NoContent,
+            Self::PlanDone,
+        ];
+        all
+    }
+}
+
+impl std::fmt::Display for BackupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message(Language::En))
+    }
+}
+
+impl std::error::Error for BackupError {}
+
+impl From<AllowanceError> for BackupError {
+    fn from(e: AllowanceError) -> Self {
+        match e {
+            AllowanceError::NotIncluded => BackupError::NotIncluded,
+            AllowanceError::DailyLimit { used, allowed } => BackupError::DailyLimitReached { used, allowed },
+            AllowanceError::QuotaFull { used_mib, quota_mib } => BackupError::QuotaFull { used_mib, quota_mib },
+            AllowanceError::AlreadyPending => BackupError::AlreadyPending,
+        }
+    }
+}
+
+/// A job's stored failure in `lang`: a panel-side failure ([`BackupError::stored`]) in the reader's language;
+/// what the agent reported (the engine's own words) as it is.
+pub fn job_error_text(error: &str, lang: Language) -> String {
+    #[derive(Deserialize)]
+    struct Stored {
+        key: String,
+        #[serde(default)]
+        args: std::collections::BTreeMap<String, String>,
+    }
+    match serde_json::from_str::<Stored>(error) {
+        Ok(s) if s.key.starts_with("backups.error.") => {
+            s.args.iter().fold(t(lang, &s.key), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+        }
+        _ => error.to_owned(),
+    }
+}
 
 impl From<RepoError> for ServiceError {
     fn from(e: RepoError) -> Self {
         match e {
             RepoError::PathNotFound => ServiceError::NotFound,
-            RepoError::NotConfigured(w) => {
-                ServiceError::Conflict(format!("backups of the webserver {w} cannot be read from the panel yet"))
-            }
+            RepoError::NotConfigured(webserver) => BackupError::NotReadable { webserver }.into(),
             other => ServiceError::Internal(other.to_string()),
         }
     }
@@ -80,77 +261,7 @@ fn invalid(e: impl std::fmt::Display) -> ServiceError {
 
 // ---------------------------------------------------------------- the agent protocol
 
-/// A job as the agent receives it: everything it needs, with absolute paths on the webserver.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AgentJob {
-    pub id: i64,
-    /// The attempt this claim is; heartbeats and the report must name it.
-    pub attempt: i64,
-    /// `nightly`, `on_demand`, `restore` or `db_restore`.
-    pub kind: String,
-    pub contract_id: i64,
-    pub system_user: String,
-    /// The snapshot host name (the webserver).
-    pub host: String,
-    pub tags: Vec<String>,
-    /// Backups: the webspace and mail folders.
-    pub paths: Vec<String>,
-    /// Backups: the contract's MariaDB databases.
-    pub databases: Vec<String>,
-    pub restore: Option<AgentRestore>,
-    /// Send a heartbeat at least this often.
-    pub heartbeat_seconds: u64,
-}
-
-/// What a restore job restores.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AgentRestore {
-    pub snapshot: String,
-    /// Absolute paths as stored in the snapshot.
-    pub paths: Vec<String>,
-    /// The webspace or mail folder the paths lie in; nothing outside is touched.
-    pub allowed_root: String,
-    /// `folder` or `in_place`.
-    pub target: String,
-    /// For `folder`: the new folder (absolute).
-    pub folder: Option<String>,
-    /// For database restores: the database.
-    pub database: Option<String>,
-}
-
-/// A snapshot the agent took.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AgentSnapshot {
-    pub id: String,
-    /// `files` or `db:NAME`.
-    pub part: String,
-    /// `nightly`, `on_demand` or `safety`.
-    pub kind: String,
-    /// RFC 3339.
-    pub time: String,
-    pub total_files: u64,
-    pub total_bytes: u64,
-    pub bytes_added: u64,
-}
-
-/// How a job ended, as the agent reports it.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AgentReport {
-    pub ok: bool,
-    #[serde(default)]
-    pub snapshots: Vec<AgentSnapshot>,
-    #[serde(default)]
-    pub error: Option<String>,
-    /// A failed in-place restore that was undone (the customer's files are as before).
-    #[serde(default)]
-    pub rolled_back: bool,
-    #[serde(default)]
-    pub files: u64,
-    #[serde(default)]
-    pub bytes: u64,
-    #[serde(default)]
-    pub warnings: Vec<String>,
-}
+// The wire types are `hostwerk_protocol::backup`'s, shared with the agent.
 
 /// What a restore job stores as its parameters.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -162,8 +273,7 @@ struct RestoreParams {
     mailbox: Option<String>,
     /// Relative to the area's root.
     paths: Vec<String>,
-    /// `folder` or `in_place`.
-    target: String,
+    target: RestoreInto,
     #[serde(default)]
     folder: Option<String>,
     #[serde(default)]
@@ -177,7 +287,7 @@ pub fn restore_folder(job: &BackupJob) -> Option<String> {
         return None;
     }
     let params: RestoreParams = serde_json::from_str(&job.params).ok()?;
-    let folder = params.folder.filter(|_| params.target == "folder")?;
+    let folder = params.folder.filter(|_| params.target == RestoreInto::Folder)?;
     folder.trim_end_matches('/').rsplit('/').next().filter(|name| !name.is_empty()).map(str::to_owned)
 }
 
@@ -329,7 +439,10 @@ pub async fn claim(state: &AppState, node: &Node) -> Result<Option<AgentJob>, Se
         Ok(a) => Ok(Some(a)),
         Err(e) => {
             // A job that cannot be described (a mailbox deleted since) fails at once instead of blocking the queue.
-            let msg = e.to_string();
+            let msg = match &e {
+                ServiceError::Backup(b) => b.stored(),
+                other => other.to_string(),
+            };
             let outcome = JobOutcome { ok: false, result: "{}", error: Some(&msg), snapshots: &[], retry: false };
             let job = state.store.finish_backup_job(node.id, job.id, job.attempts, &outcome, now).await?;
             tell_customer(state, &job).await;
@@ -473,7 +586,7 @@ async fn agent_job(state: &AppState, node: &Node, job: &BackupJob) -> Result<Age
                     .into_iter()
                     .find(|(a, _)| a == address)
                     .map(|(_, f)| f)
-                    .ok_or_else(|| ServiceError::Invalid(format!("the mailbox {address} no longer exists")))?,
+                    .ok_or_else(|| BackupError::MailboxGone { mailbox: address.clone() })?,
                 _ => contract.webspace_path.clone(),
             };
             let abs = p
@@ -494,7 +607,7 @@ async fn agent_job(state: &AppState, node: &Node, job: &BackupJob) -> Result<Age
     Ok(AgentJob {
         id: job.id,
         attempt: job.attempts,
-        kind: job.kind.as_str().to_owned(),
+        kind: job.kind,
         contract_id: job.contract_id,
         system_user: contract.system_user.as_str().to_owned(),
         host: node.name.as_str().to_owned(),
@@ -506,20 +619,30 @@ async fn agent_job(state: &AppState, node: &Node, job: &BackupJob) -> Result<Age
     })
 }
 
-/// The agent still works on a job. False: the job was given to another attempt; the agent should stop it.
-pub async fn heartbeat(state: &AppState, node: &Node, job_id: i64, attempt: i64) -> Result<bool, ServiceError> {
-    Ok(state.store.backup_heartbeat(node.id, job_id, attempt, now(state).timestamp()).await?)
+/// The agent still works on a job; superseded when the job was given to another attempt (the agent stops it).
+pub async fn heartbeat(
+    state: &AppState,
+    node: &Node,
+    job_id: i64,
+    attempt: i64,
+) -> Result<HeartbeatOutcome, ServiceError> {
+    Ok(if state.store.backup_heartbeat(node.id, job_id, attempt, now(state).timestamp()).await? {
+        HeartbeatOutcome::Continue
+    } else {
+        HeartbeatOutcome::Superseded
+    })
 }
 
 /// The agent reports a job's end: the job is closed (or queued again for another nightly attempt), the
-/// snapshots recorded, the customer told about on-demand backups and restores.
+/// snapshots recorded, the customer told about on-demand backups and restores. Superseded when the job is no
+/// longer this attempt's (the report is dropped).
 pub async fn finish(
     state: &AppState,
     node: &Node,
     job_id: i64,
     attempt: i64,
     report: &AgentReport,
-) -> Result<BackupJob, ServiceError> {
+) -> Result<FinishOutcome, ServiceError> {
     let now = now(state).timestamp();
     let mut snapshots = Vec::new();
     for s in &report.snapshots {
@@ -529,11 +652,8 @@ pub async fn finish(
         let taken = DateTime::parse_from_rfc3339(&s.time).map_err(invalid)?.timestamp();
         snapshots.push(NewBackupSnapshot {
             snapshot_id: s.id.to_ascii_lowercase(),
-            kind: match s.kind.as_str() {
-                "nightly" | "on_demand" | "safety" => s.kind.clone(),
-                other => return Err(ServiceError::Invalid(format!("unknown snapshot kind {other:?}"))),
-            },
-            part: s.part.clone(),
+            kind: s.kind.as_str().to_owned(),
+            part: s.part.to_string(),
             taken_at: taken,
             total_files: i64::try_from(s.total_files).unwrap_or(i64::MAX),
             total_bytes: i64::try_from(s.total_bytes).unwrap_or(i64::MAX),
@@ -551,14 +671,18 @@ pub async fn finish(
         !report.ok && current.kind == BackupJobKind::Nightly && current.attempts < state.config.backup.max_attempts;
     let outcome =
         JobOutcome { ok: report.ok, result: &result, error: report.error.as_deref(), snapshots: &snapshots, retry };
-    let job = state.store.finish_backup_job(node.id, job_id, attempt, &outcome, now).await?;
+    let job = match state.store.finish_backup_job(node.id, job_id, attempt, &outcome, now).await {
+        Ok(job) => job,
+        Err(hostwerk_store::StoreError::Conflict(_)) => return Ok(FinishOutcome::Superseded),
+        Err(e) => return Err(e.into()),
+    };
     if !snapshots.is_empty() {
         state.backup_repos.refresh(node.name.as_str());
     }
     if job.status.is_finished() {
         tell_customer(state, &job).await;
     }
-    Ok(job)
+    Ok(FinishOutcome::Recorded(job.status))
 }
 
 async fn tell_customer(state: &AppState, job: &BackupJob) {
@@ -770,10 +894,9 @@ pub async fn request_on_demand(
     let contract = state.store.contract(customer.id, contract_id).await?;
     let tariff = state.store.tariff(&contract.tariff_id).await?;
     let now = now(state);
-    check_on_demand(&tariff.backup, usage(state, contract.id, now).await?)
-        .map_err(|e| ServiceError::Conflict(e.to_string()))?;
+    check_on_demand(&tariff.backup, usage(state, contract.id, now).await?).map_err(BackupError::from)?;
     if contract.node.is_none() {
-        return Err(ServiceError::Conflict("this contract is not set up on a webserver yet".into()));
+        return Err(BackupError::NoWebserver.into());
     }
     let actor = who.actor();
     let id = state
@@ -809,7 +932,7 @@ impl RestoreTarget {
         match s {
             "folder" => Ok(Self::Folder),
             "in_place" => Ok(Self::InPlace),
-            _ => Err(ServiceError::Invalid("choose where to restore: into a new folder or in place".into())),
+            _ => Err(BackupError::ChooseTarget.into()),
         }
     }
 }
@@ -827,7 +950,7 @@ pub struct RestoreRequest {
 async fn files_snapshot(state: &AppState, contract_id: i64, snapshot: &str) -> Result<BackupSnapshot, ServiceError> {
     let s = state.store.contract_snapshot(contract_id, snapshot).await?;
     if s.part != "files" {
-        return Err(ServiceError::Invalid("this backup holds a database, not files".into()));
+        return Err(BackupError::HoldsDatabase.into());
     }
     Ok(s)
 }
@@ -847,10 +970,10 @@ pub async fn request_restore(
     paths.sort();
     paths.dedup();
     if paths.is_empty() {
-        return Err(ServiceError::Invalid("choose at least one file or folder to restore".into()));
+        return Err(BackupError::NothingChosen.into());
     }
-    if paths.len() > 100 {
-        return Err(ServiceError::Invalid("restore at most 100 entries at once (or their folder)".into()));
+    if paths.len() > MAX_RESTORE_PATHS {
+        return Err(BackupError::TooManyPaths { max: MAX_RESTORE_PATHS }.into());
     }
     let (area, mailbox) = match &req.mailbox {
         None => ("webspace", None),
@@ -863,7 +986,7 @@ pub async fn request_restore(
         }
     };
     if mailbox.is_some() && req.target == RestoreTarget::Folder {
-        return Err(ServiceError::Invalid("a mailbox is restored in place (after a safety snapshot)".into()));
+        return Err(BackupError::MailboxInPlace.into());
     }
     // Every chosen path must exist in the snapshot (checked against the repository, not the form).
     let root = match &mailbox {
@@ -881,7 +1004,7 @@ pub async fn request_restore(
         .await;
         match found {
             Ok(v) if v.iter().all(|x| *x) => {}
-            Ok(_) => return Err(ServiceError::Invalid("a chosen path is not in this backup".into())),
+            Ok(_) => return Err(BackupError::PathNotInBackup.into()),
             Err(RepoError::NotConfigured(_)) => {} // the agent checks it against the repository
             Err(e) => return Err(e.into()),
         }
@@ -899,7 +1022,7 @@ pub async fn request_restore(
         area: area.to_owned(),
         mailbox,
         paths,
-        target: if req.target == RestoreTarget::Folder { "folder".into() } else { "in_place".into() },
+        target: if req.target == RestoreTarget::Folder { RestoreInto::Folder } else { RestoreInto::InPlace },
         folder,
         database: None,
     };
@@ -917,20 +1040,20 @@ pub async fn request_db_restore(
 ) -> Result<JobView, ServiceError> {
     let contract = state.store.contract(customer.id, contract_id).await?;
     let snap = state.store.contract_snapshot(contract.id, snapshot).await?;
-    let Some(db) = snap.part.strip_prefix("db:") else {
-        return Err(ServiceError::Invalid("this backup holds files, not a database".into()));
+    let Some(SnapshotPart::Database(db)) = SnapshotPart::parse(&snap.part) else {
+        return Err(BackupError::HoldsFiles.into());
     };
-    if !state.store.contract_databases(contract.id).await?.iter().any(|d| d == db) {
-        return Err(ServiceError::Invalid(format!("the database {db} no longer belongs to this contract")));
+    if !state.store.contract_databases(contract.id).await?.contains(&db) {
+        return Err(BackupError::DatabaseGone { database: db }.into());
     }
     let params = RestoreParams {
         snapshot: snap.snapshot_id.clone(),
         area: "database".into(),
         mailbox: None,
         paths: Vec::new(),
-        target: "in_place".into(),
+        target: RestoreInto::InPlace,
         folder: None,
-        database: Some(db.to_owned()),
+        database: Some(db),
     };
     queue_restore(state, customer, &contract, BackupJobKind::DatabaseRestore, &params, who, now(state)).await
 }
@@ -964,13 +1087,13 @@ async fn queue_restore(
             "job {id} ({kind}) for contract {} from snapshot {} ({}), verification #{verification}",
             contract.id,
             &params.snapshot[..12.min(params.snapshot.len())],
-            params.target
+            params.target.as_str()
         ),
         Requester::Customer(_) => format!(
             "job {id} ({kind}) for contract {} from snapshot {} ({})",
             contract.id,
             &params.snapshot[..12.min(params.snapshot.len())],
-            params.target
+            params.target.as_str()
         ),
     };
     let action = match who {
@@ -1087,11 +1210,7 @@ pub async fn download(
     let is_dir = match kind {
         hostwerk_backup::tree::NodeKind::Dir => true,
         hostwerk_backup::tree::NodeKind::File => false,
-        _ => {
-            return Err(ServiceError::Conflict(
-                "this entry is a link or a special file: it has no content to download, but it can be restored".into(),
-            ))
-        }
+        _ => return Err(BackupError::NoContent.into()),
     };
     let base = if path.is_root() { contract.system_user.as_str().to_owned() } else { path.name().to_owned() };
     let filename = if is_dir { format!("{base}.tar.gz") } else { base };
@@ -1341,7 +1460,7 @@ pub async fn execute_maintenance(
     require_admin(staff)?;
     let stored = state.store.maintenance_plan(plan_id).await?;
     if stored.executed_at.is_some() {
-        return Err(ServiceError::Conflict("this plan was already carried out".into()));
+        return Err(BackupError::PlanDone.into());
     }
     let planned: RetentionPlan =
         serde_json::from_str(&stored.plan).map_err(|e| ServiceError::Internal(e.to_string()))?;
@@ -1417,4 +1536,25 @@ pub async fn assign_backup_server(
     };
     state.store.audit(&Actor::staff(staff), "node.backup_server_set", &web, &detail).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_backup_error_has_its_texts() {
+        let problems = crate::i18n::check_localized(&BackupError::examples());
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    #[test]
+    fn stored_failures_read_in_either_language() {
+        let stored = BackupError::MailboxGone { mailbox: "info@example.de".into() }.stored();
+        assert_eq!(job_error_text(&stored, Language::De), "Das Postfach info@example.de gibt es nicht mehr.");
+        assert_eq!(job_error_text(&stored, Language::En), "The mailbox info@example.de no longer exists.");
+        // What an agent reported stays as it is, whatever it looks like.
+        assert_eq!(job_error_text("disk full", Language::De), "disk full");
+        assert_eq!(job_error_text(r#"{"key":"nav.logout"}"#, Language::De), r#"{"key":"nav.logout"}"#);
+    }
 }

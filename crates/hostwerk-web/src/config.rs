@@ -158,6 +158,18 @@ pub struct RepositoryConfig {
     pub ca_cert: Option<std::path::PathBuf>,
 }
 
+impl RepositoryConfig {
+    /// The location and secrets, as the backup engine opens them.
+    pub fn access(&self) -> hostwerk_backup::RepositoryAccess {
+        hostwerk_backup::RepositoryAccess {
+            location: self.location.clone(),
+            password_file: self.password_file.clone(),
+            token_file: self.token_file.clone(),
+            ca_cert: self.ca_cert.clone(),
+        }
+    }
+}
+
 impl Default for BackupConfig {
     fn default() -> Self {
         Self {

@@ -28,9 +28,13 @@ pub(crate) enum PageError {
     Gone(String),
     #[error("{0}")]
     Console(crate::staff_admin::ConsoleError),
+    #[error("{0}")]
+    Backup(crate::backups::BackupError),
     #[error("internal error: {0}")]
     Internal(String),
 }
+
+use crate::i18n::Localized;
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -69,6 +73,10 @@ impl IntoResponse for PageError {
             PageError::Console(c) => {
                 let status = if c.is_conflict() { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
                 (status, c.message(hostwerk_domain::Language::De), c.message(hostwerk_domain::Language::En))
+            }
+            PageError::Backup(b) => {
+                let status = if b.is_conflict() { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+                (status, b.message(hostwerk_domain::Language::De), b.message(hostwerk_domain::Language::En))
             }
             PageError::Internal(detail) => {
                 tracing::error!(%detail, "internal error while answering a page");
@@ -118,6 +126,7 @@ impl From<ServiceError> for PageError {
             ServiceError::Forbidden => PageError::Forbidden,
             ServiceError::NoCall => PageError::NoCall,
             ServiceError::Console(c) => PageError::Console(c),
+            ServiceError::Backup(b) => PageError::Backup(b),
             ServiceError::Internal(m) => PageError::Internal(m),
         }
     }
@@ -148,6 +157,8 @@ pub(crate) fn status_of(e: &ServiceError) -> StatusCode {
         ServiceError::Forbidden | ServiceError::NoCall => StatusCode::FORBIDDEN,
         ServiceError::Console(c) if c.is_conflict() => StatusCode::CONFLICT,
         ServiceError::Console(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ServiceError::Backup(b) if b.is_conflict() => StatusCode::CONFLICT,
+        ServiceError::Backup(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

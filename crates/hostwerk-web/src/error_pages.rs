@@ -182,7 +182,8 @@ fn message(e: &PageError, lang: hostwerk_domain::Language) -> String {
         PageError::Csrf => t(lang, "error.csrf"),
         PageError::BadRequest(m) | PageError::TooManyRequests(m) | PageError::Gone(m) => t(lang, m),
         PageError::Internal(_) => t(lang, "error.internal"),
-        PageError::Console(c) => c.message(lang),
+        PageError::Console(c) => crate::i18n::Localized::message(c, lang),
+        PageError::Backup(b) => crate::i18n::Localized::message(b, lang),
     }
 }
 

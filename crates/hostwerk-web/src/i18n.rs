@@ -55,6 +55,60 @@ pub(crate) fn t(lang: Language, key: &str) -> String {
     found.cloned().unwrap_or_else(|| key.to_owned())
 }
 
+/// A failure the user can act on, whose text comes from the i18n tables: a key, and the values that are put
+/// into its `{name}` placeholders. Each area's error enum implements it, so no text is matched anywhere and a
+/// reworded message changes one line of a table.
+pub trait Localized {
+    /// The i18n key of the message.
+    fn key(&self) -> &'static str;
+    /// The values of the message's placeholders.
+    fn args(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// The message in `lang`.
+    fn message(&self, lang: Language) -> String {
+        fill(&t(lang, self.key()), &self.args())
+    }
+}
+
+/// `text` with each `{name}` replaced by its value.
+pub fn fill(text: &str, args: &[(&'static str, String)]) -> String {
+    args.iter().fold(text.to_owned(), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+}
+
+/// For tests: every example (one per variant of an error enum) has a text of its own in German and English
+/// that uses every value it carries and leaves no placeholder unfilled. Returns the problems found.
+#[cfg(test)]
+pub fn check_localized<E: Localized + std::fmt::Debug>(examples: &[E]) -> Vec<String> {
+    let tables = tables();
+    let mut problems = Vec::new();
+    for e in examples {
+        let key = e.key();
+        for (lang, table) in [("de", &tables.de), ("en", &tables.en)] {
+            let Some(text) = table.get(key) else {
+                problems.push(format!("{e:?}: no {lang} text for {key}"));
+                continue;
+            };
+            if text == key || text.trim().is_empty() {
+                problems.push(format!("{e:?}: the {lang} text of {key} is no text"));
+            }
+            for (name, _) in e.args() {
+                if !text.contains(&format!("{{{name}}}")) {
+                    problems.push(format!("{e:?}: the {lang} text of {key} does not show {{{name}}}"));
+                }
+            }
+            let filled = fill(text, &e.args());
+            if filled.contains('{') {
+                problems.push(format!("{e:?}: the {lang} text of {key} keeps a placeholder: {filled}"));
+            }
+        }
+        if tables.de.get(key) == tables.en.get(key) {
+            problems.push(format!("{e:?}: {key} is not translated (German = English)"));
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

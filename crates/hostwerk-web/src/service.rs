@@ -52,6 +52,9 @@ pub enum ServiceError {
     /// A staff-console action the user can correct, with its own i18n text.
     #[error("{0}")]
     Console(#[from] crate::staff_admin::ConsoleError),
+    /// A backup request the user can correct, with its own i18n text.
+    #[error("{0}")]
+    Backup(#[from] crate::backups::BackupError),
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -10,7 +10,7 @@ use hostwerk_domain::{
 use hostwerk_store::{fold_name, Actor, CustomerSearch, StaffId, StaffUser, StoreError};
 use serde::{Deserialize, Serialize};
 
-use crate::i18n::t;
+use crate::i18n::Localized;
 use crate::passwords::hash_password;
 use crate::service::{find_customer, CustomerSummary, ServiceError};
 use crate::AppState;
@@ -60,9 +60,8 @@ pub enum TariffField {
     NoticePeriod,
 }
 
-impl ConsoleError {
-    /// The i18n key of the message.
-    pub fn key(&self) -> &'static str {
+impl Localized for ConsoleError {
+    fn key(&self) -> &'static str {
         match self {
             Self::SearchTooShort { .. } => "console.error.search_too_short",
             Self::LastAdmin => "console.error.last_admin",
@@ -84,17 +83,51 @@ impl ConsoleError {
         }
     }
 
-    /// The message in `lang`.
-    pub fn message(&self, lang: Language) -> String {
-        let text = t(lang, self.key());
+    fn args(&self) -> Vec<(&'static str, String)> {
         match self {
-            Self::SearchTooShort { min } => text.replace("{min}", &min.to_string()),
-            Self::TariffExists { id } => text.replace("{id}", id),
-            Self::NumberOutOfRange { max, .. } => text.replace("{max}", &max.to_string()),
-            Self::NodeInUse { contracts } => text.replace("{count}", &contracts.to_string()),
-            Self::BackupServerInUse { webservers } => text.replace("{count}", &webservers.to_string()),
-            _ => text,
+            Self::SearchTooShort { min } => vec![("min", min.to_string())],
+            Self::TariffExists { id } => vec![("id", id.clone())],
+            Self::NumberOutOfRange { max, .. } => vec![("max", max.to_string())],
+            Self::NodeInUse { contracts } => vec![("count", contracts.to_string())],
+            Self::BackupServerInUse { webservers } => vec![("count", webservers.to_string())],
+            Self::LastAdmin
+            | Self::OwnPassword
+            | Self::PasswordsDiffer
+            | Self::UnknownTemplate
+            | Self::TariffName
+            | Self::NoBillingPeriod
+            | Self::NodeHasHistory
+            | Self::NotAWebserver
+            | Self::ChooseTarget
+            | Self::ContractNotOnNode
+            | Self::ConfirmRequired => Vec::new(),
         }
+    }
+}
+
+impl ConsoleError {
+    /// One of each variant, for the test that every one has its texts.
+    #[cfg(test)]
+    fn examples() -> Vec<ConsoleError> {
+        vec![
+            Self::SearchTooShort { min: SEARCH_MIN_CHARS },
+            Self::LastAdmin,
+            Self::OwnPassword,
+            Self::PasswordsDiffer,
+            Self::TariffExists { id: "shared-xl".into() },
+            Self::UnknownTemplate,
+            Self::NumberOutOfRange { field: TariffField::MinimumTerm, max: 36 },
+            Self::NumberOutOfRange { field: TariffField::NoticePeriod, max: 12 },
+            Self::TariffName,
+            Self::NoBillingPeriod,
+            Self::NodeInUse { contracts: 3 },
+            Self::BackupServerInUse { webservers: 2 },
+            Self::NodeHasHistory,
+            Self::NotAWebserver,
+            Self::ChooseTarget,
+            Self::ContractNotOnNode,
+            Self::ConfirmRequired,
+        ]
     }
 
     /// Whether the request clashes with the current state (409) rather than being malformed (422).
@@ -347,4 +380,16 @@ pub async fn delete_node(state: &AppState, admin: &StaffUser, id: i64, confirmed
     })?;
     state.store.audit(&Actor::staff(admin), "node.deleted", &name, "").await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod localized_tests {
+    use super::*;
+
+    #[test]
+    fn every_console_error_has_its_texts() {
+        // `args` matches every variant without a wildcard: a new variant is added there and here.
+        let problems = crate::i18n::check_localized(&ConsoleError::examples());
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
 }

@@ -186,7 +186,7 @@ async fn start_local_workers(state: &AppState) -> anyhow::Result<()> {
         let name = hostwerk_domain::NodeName::parse(&repo.webserver)
             .map_err(|e| anyhow::anyhow!("backup.repositories: {}: {e}", repo.webserver))?;
         let node = state.store.node_by_name(&name).await.with_context(|| format!("unknown webserver {name}"))?;
-        let source = crate::backup_worker::LocalSource { state: state.clone(), node, runtime: handle.clone() };
+        let source = crate::local_jobs::LocalSource { state: state.clone(), node, runtime: handle.clone() };
         let repos = state.backup_repos.clone();
         let webserver = repo.webserver.clone();
         std::thread::Builder::new()
@@ -197,13 +197,13 @@ async fn start_local_workers(state: &AppState) -> anyhow::Result<()> {
                     r.invalidate_index();
                     Ok(r)
                 };
-                let cfg = crate::backup_worker::WorkerConfig {
+                let cfg = hostwerk_agent::program::backup_worker::WorkerConfig {
                     db: hostwerk_agent::jobs::DbClient::default(),
                     chown: false,
                     idle: std::time::Duration::from_secs(2),
                 };
                 let stop = std::sync::atomic::AtomicBool::new(false);
-                crate::backup_worker::run_loop(&source, &open, &cfg, &stop);
+                hostwerk_agent::program::backup_worker::run_loop(&source, &open, &cfg, &stop);
             })
             .context("cannot start a backup worker")?;
     }

@@ -1,12 +1,12 @@
 //! The `hostwerk` binary: one command line for the panel, the backup engine and the node agent.
 
-mod backup_worker;
 mod cli_admin;
 mod cli_agent;
 mod cli_backup;
 mod cli_giveaway;
 mod cli_serve;
 mod cli_sim;
+mod local_jobs;
 mod logging;
 
 use clap::{Parser, Subcommand};

@@ -447,7 +447,9 @@ async fn authenticator_code(account: &str, secret: &str) -> String {
         let step = {
             let mut used = USED.lock().unwrap();
             let last = used.iter().filter(|(k, _)| k == account).map(|(_, s)| *s).max().unwrap_or(i64::MIN);
-            let step = (now - 1).max(last.saturating_add(1));
+            // The current step first: its code stays valid for a step either side, so a slow request (a
+            // loaded machine, argon2 first) still arrives in time; the previous step would expire soonest.
+            let step = now.max(last.saturating_add(1));
             (step <= now + 1).then(|| {
                 used.push((account.to_owned(), step));
                 step

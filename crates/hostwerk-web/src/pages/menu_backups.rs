@@ -56,45 +56,9 @@ pub(super) fn human_bytes(n: i64, lang: Language) -> String {
     }
 }
 
-/// A service failure as the customer reads it. The on-demand allowance's messages carry figures, so they are
-/// rebuilt in the page's language from the figures in the English text; the rest are looked up as they are.
+/// A service failure as the customer reads it (`None`: an internal error, answered with the error page).
 pub(super) fn localized(e: &ServiceError, lang: Language) -> Option<String> {
-    match e {
-        ServiceError::Conflict(m) | ServiceError::Invalid(m) => Some(localize_message(m, lang)),
-        other => user_message(other, lang),
-    }
-}
-
-fn two_numbers(s: &str) -> Option<(String, String)> {
-    let (a, b) = s.split_once(" of ")?;
-    let b: String = b.chars().take_while(char::is_ascii_digit).collect();
-    if a.is_empty() || b.is_empty() || !a.chars().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    Some((a.to_owned(), b))
-}
-
-pub(super) fn localize_message(m: &str, lang: Language) -> String {
-    if let Some((used, allowed)) = m.strip_prefix("today's on-demand backups are used up (").and_then(two_numbers) {
-        return t(lang, "backups.error.daily_limit").replace("{used}", &used).replace("{allowed}", &allowed);
-    }
-    if let Some((used, quota)) = m.strip_prefix("the storage for on-demand backups is full (").and_then(two_numbers) {
-        return t(lang, "backups.error.quota_full").replace("{used}", &used).replace("{quota}", &quota);
-    }
-    if let Some(w) =
-        m.strip_prefix("backups of the webserver ").and_then(|r| r.strip_suffix(" cannot be read from the panel yet"))
-    {
-        return t(lang, "backups.error.not_readable").replace("{webserver}", w);
-    }
-    if let Some(db) =
-        m.strip_prefix("the database ").and_then(|r| r.strip_suffix(" no longer belongs to this contract"))
-    {
-        return t(lang, "backups.error.database_gone").replace("{database}", db);
-    }
-    if let Some(a) = m.strip_prefix("the mailbox ").and_then(|r| r.strip_suffix(" no longer exists")) {
-        return t(lang, "backups.error.mailbox_gone").replace("{mailbox}", a);
-    }
-    t(lang, m)
+    user_message(e, lang)
 }
 
 fn snapshot_view(s: &BackupSnapshot, lang: Language) -> Value {
@@ -134,7 +98,7 @@ pub(super) fn job_view(v: &JobView, lang: Language, staff: bool) -> Value {
         created => at(Some(j.created_at)),
         started => at(j.started_at),
         finished => at(j.finished_at),
-        error => j.error.as_deref().map(|e| localize_message(e, lang)),
+        error => j.error.as_deref().map(|e| backups::job_error_text(e, lang)),
         requester,
         attempts => j.attempts,
     }

@@ -72,7 +72,8 @@ pub(crate) fn redirect_with_cookies(to: &str, cookies: &[String]) -> Response {
 pub(crate) fn user_message(e: &ServiceError, lang: hostwerk_domain::Language) -> Option<String> {
     match e {
         ServiceError::Internal(_) => None,
-        ServiceError::Console(c) => Some(c.message(lang)),
+        ServiceError::Console(c) => Some(crate::i18n::Localized::message(c, lang)),
+        ServiceError::Backup(b) => Some(crate::i18n::Localized::message(b, lang)),
         other => Some(crate::i18n::t(lang, &other.to_string())),
     }
 }

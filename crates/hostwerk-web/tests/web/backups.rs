@@ -2,21 +2,23 @@
 //! browsing and downloading a snapshot, restores in place and into a folder (through the forms, with CSRF),
 //! the on-demand allowance, isolation between customers, path checks, restore orders by staff inside a
 //! verified call, and the admin's retention plan — on SQLite and PostgreSQL. The test acts as the agent: it
-//! claims jobs through the use cases and runs them with `hostwerk-agent`'s job library.
+//! claims jobs through the use cases and runs them with `hostwerk-agent`'s backup worker.
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use hostwerk_agent::jobs::{run_backup, run_restore, DbClient, RestoreSpec, RestoreTarget, SnapshotPart, SourceSpec};
+use hostwerk_agent::jobs::DbClient;
+use hostwerk_agent::program::backup_worker::WorkerConfig;
 use hostwerk_domain::backup_job::BackupJobStatus;
 use hostwerk_domain::{CustomerNumber, NodeName};
+use hostwerk_protocol::backup::{AgentJob, AgentReport, FinishOutcome};
 use hostwerk_store::{BackupJob, Contract, Node};
 use hostwerk_web::backup_repos::open_repository;
-use hostwerk_web::backups::{self, AgentJob, AgentReport, AgentSnapshot};
+use hostwerk_web::backups;
 use hostwerk_web::config::RepositoryConfig;
 use hostwerk_web::demo::DEMO_PHONE_PASSWORD;
 use reqwest::StatusCode;
@@ -75,84 +77,14 @@ async fn node(app: &TestApp, name: &str) -> Node {
     app.store.node_by_name(&NodeName::parse(name).unwrap()).await.unwrap()
 }
 
-fn snapshot_dto(s: &hostwerk_agent::jobs::TakenSnapshot, kind: &str) -> AgentSnapshot {
-    AgentSnapshot {
-        id: s.id.clone(),
-        part: match &s.part {
-            SnapshotPart::Files => "files".into(),
-            SnapshotPart::Database(d) => format!("db:{d}"),
-        },
-        kind: kind.into(),
-        time: s.time.to_rfc3339(),
-        total_files: s.total_files,
-        total_bytes: s.total_bytes,
-        bytes_added: s.bytes_added,
-    }
-}
-
-fn report(ok: bool, snapshots: Vec<AgentSnapshot>, error: Option<String>) -> AgentReport {
-    AgentReport { ok, snapshots, error, rolled_back: false, files: 0, bytes: 0, warnings: Vec::new() }
-}
-
-/// What the agent does with a job: a backup or a restore against the real repository.
+/// What the agent does with a job: the agent's own worker against the real repository (the test's contracts
+/// have no MariaDB databases to dump).
 fn execute(cfg: &RepositoryConfig, job: &AgentJob) -> AgentReport {
     let repo = open_repository(cfg, true).unwrap();
-    let source = SourceSpec {
-        host: job.host.clone(),
-        tags: job.tags.clone(),
-        paths: job.paths.iter().map(PathBuf::from).collect(),
-        excludes: Vec::new(),
-        databases: Vec::new(),
-        db: DbClient::default(),
-    };
-    match job.kind.as_str() {
-        "nightly" | "on_demand" => match run_backup(&repo, &source) {
-            Ok(out) => report(true, out.snapshots.iter().map(|s| snapshot_dto(s, &job.kind)).collect(), None),
-            Err(e) => report(false, Vec::new(), Some(e.to_string())),
-        },
-        "restore" => {
-            let r = job.restore.as_ref().unwrap();
-            let mut safety = source;
-            safety.tags.retain(|t| !t.starts_with("kind:"));
-            let spec = RestoreSpec {
-                snapshot: r.snapshot.clone(),
-                paths: r.paths.iter().map(PathBuf::from).collect(),
-                allowed_root: PathBuf::from(&r.allowed_root),
-                target: match r.target.as_str() {
-                    "folder" => RestoreTarget::Folder(PathBuf::from(r.folder.as_ref().unwrap())),
-                    _ => RestoreTarget::InPlace,
-                },
-                owner: None,
-                safety,
-                faults: Default::default(),
-            };
-            match run_restore(&repo, &spec) {
-                Ok(out) => {
-                    let snapshots = out
-                        .safety_snapshot
-                        .iter()
-                        .map(|id| {
-                            let info = repo.find_snapshot(id).unwrap();
-                            AgentSnapshot {
-                                id: info.id.to_hex(),
-                                part: "files".into(),
-                                kind: "safety".into(),
-                                time: info.snapshot.time.to_rfc3339(),
-                                total_files: info.snapshot.summary.total_files,
-                                total_bytes: info.snapshot.summary.total_bytes,
-                                bytes_added: info.snapshot.summary.bytes_added,
-                            }
-                        })
-                        .collect();
-                    AgentReport { files: out.files, bytes: out.bytes, ..report(true, snapshots, None) }
-                }
-                Err(e) => {
-                    AgentReport { rolled_back: e.rolled_back(), ..report(false, Vec::new(), Some(e.to_string())) }
-                }
-            }
-        }
-        other => report(false, Vec::new(), Some(format!("unexpected job kind {other}"))),
-    }
+    let mut job = job.clone();
+    job.databases.clear();
+    let worker = WorkerConfig { db: DbClient::default(), chown: false, idle: std::time::Duration::from_secs(1) };
+    hostwerk_agent::program::backup_worker::execute(&repo, &job, &worker)
 }
 
 /// One agent step on `webserver`: claim a job, run it, report it. `None` when nothing may start.
@@ -162,7 +94,9 @@ async fn agent_step(app: &TestApp, site: &Site, webserver: &str) -> Option<Backu
     let cfg = site.repos.iter().find(|r| r.webserver == webserver).unwrap().clone();
     let j = job.clone();
     let outcome = tokio::task::spawn_blocking(move || execute(&cfg, &j)).await.unwrap();
-    Some(backups::finish(&app.state, &node, job.id, job.attempt, &outcome).await.unwrap())
+    let finished = backups::finish(&app.state, &node, job.id, job.attempt, &outcome).await.unwrap();
+    assert!(matches!(finished, FinishOutcome::Recorded(_)), "job {} superseded", job.id);
+    Some(app.store.backup_job_any(job.id).await.unwrap())
 }
 
 /// Runs the agent on `webserver` until nothing is left to start; returns the finished jobs.

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use hostwerk_domain::StaffLogin;
 use reqwest::StatusCode;

@@ -132,7 +132,9 @@ pub async fn authenticator_code(base: &str, login: &str, secret: &str) -> String
         let step = {
             let mut used = USED.lock().unwrap();
             let last = used.iter().filter(|(k, _)| *k == key).map(|(_, s)| *s).max().unwrap_or(i64::MIN);
-            let step = (now - 1).max(last.saturating_add(1));
+            // The current step first: its code stays valid for a step either side, so a slow request (a
+            // loaded machine, argon2 first) still arrives in time; the previous step would expire soonest.
+            let step = now.max(last.saturating_add(1));
             if step <= now + 1 {
                 used.push((key.clone(), step));
                 Some(step)
@@ -145,6 +147,20 @@ pub async fn authenticator_code(base: &str, login: &str, secret: &str) -> String
             None => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
         }
     }
+}
+
+/// A browser signed in as the customer (the login answers with a redirect).
+pub async fn customer(app: &TestApp, number: &str, password: &str) -> Browser {
+    let b = app.browser();
+    assert_eq!(b.login(number, password).await.status(), StatusCode::SEE_OTHER, "{number} signs in");
+    b
+}
+
+/// A browser signed in as the staff member (the login answers with a redirect).
+pub async fn staff(app: &TestApp, login: &str, password: &str) -> Browser {
+    let b = app.browser();
+    assert_eq!(b.staff_login(login, password).await.status(), StatusCode::SEE_OTHER, "{login} signs in");
+    b
 }
 
 pub struct Browser {

@@ -5,29 +5,17 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use hostwerk_domain::refund::early_end;
 use hostwerk_domain::ContractStatus;
 use hostwerk_web::demo::DEMO_PHONE_PASSWORD;
 use reqwest::StatusCode;
-use support::{location, texts, Browser, TestApp};
+use support::{customer, location, staff, texts, Browser, TestApp};
 
 const ERIKA: &str = "erika@example.com";
 const MANAGEMENT: &str = "geschaeftsleitung@hostwerk.invalid";
 const SUPPORT: &str = "support@hostwerk.invalid";
-
-async fn customer(app: &TestApp, number: &str, password: &str) -> Browser {
-    let b = app.browser();
-    assert_eq!(b.login(number, password).await.status(), StatusCode::SEE_OTHER);
-    b
-}
-
-async fn staff(app: &TestApp, login: &str, password: &str) -> Browser {
-    let b = app.browser();
-    assert_eq!(b.staff_login(login, password).await.status(), StatusCode::SEE_OTHER);
-    b
-}
 
 /// Opens a request and returns its id (from the redirect).
 async fn open_case(b: &Browser, channel: &str, subject: &str, text: &str) -> i64 {

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use support::{csrf_of, ids_of, location, texts, TestApp};

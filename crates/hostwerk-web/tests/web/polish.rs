@@ -5,25 +5,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, Utc};
 use chrono_tz::Europe::Berlin;
 use hostwerk_web::demo::DEMO_PHONE_PASSWORD;
 use reqwest::StatusCode;
-use support::{location, texts, Browser, TestApp};
-
-async fn customer(app: &TestApp, number: &str, password: &str) -> Browser {
-    let b = app.browser();
-    assert_eq!(b.login(number, password).await.status(), StatusCode::SEE_OTHER);
-    b
-}
-
-async fn staff(app: &TestApp, login: &str, password: &str) -> Browser {
-    let b = app.browser();
-    assert_eq!(b.staff_login(login, password).await.status(), StatusCode::SEE_OTHER);
-    b
-}
+use support::{customer, location, staff, texts, Browser, TestApp};
 
 async fn post(b: &Browser, page: &str, action: &str, fields: &[(&str, &str)]) -> (StatusCode, String, String) {
     let r = b.submit(page, action, fields).await;

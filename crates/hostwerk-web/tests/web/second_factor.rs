@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use support::{location, now_step, texts, totp_code, Browser, TestApp};

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use reqwest::StatusCode;
 use support::{attrs, location, texts, Browser, TestApp};

@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use hostwerk_mailconfig::MailConfig;
 use reqwest::StatusCode;

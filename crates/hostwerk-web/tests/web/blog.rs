@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use chrono::{Duration, Utc};
 use chrono_tz::Europe::Berlin;

@@ -5,20 +5,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod support;
+use crate::support;
 
 use hostwerk_web::demo::DEMO_PHONE_PASSWORD;
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{Browser, TestApp};
+use support::{staff, Browser, TestApp};
 
 const ERIKA: &str = "erika@example.com";
-
-async fn staff(app: &TestApp, login: &str, password: &str) -> Browser {
-    let b = app.browser();
-    assert_eq!(b.staff_login(login, password).await.status(), StatusCode::SEE_OTHER);
-    b
-}
 
 /// Everything an admin can read about the mails: the outbox page and the outbox API.
 async fn what_staff_see(app: &TestApp, admin: &Browser) -> String {

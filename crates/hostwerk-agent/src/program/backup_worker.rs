@@ -1,25 +1,44 @@
-//! Runs backup jobs on a webserver: claims a job from the panel (over HTTP in `hostwerk agent`, or directly
-//! in a one-machine panel), runs it with `hostwerk_agent::jobs` against the webserver's repository while a
-//! heartbeat thread tells the panel it is alive, and reports the outcome with the snapshots taken.
+//! Runs backup jobs on a webserver: claims a job from the panel (over HTTP in `hostwerk agent`, or through
+//! the panel's use cases in a one-machine panel), runs it with [`crate::jobs`] against the webserver's
+//! repository while a heartbeat thread tells the panel it is alive, and reports the outcome with the snapshots taken.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use hostwerk_agent::jobs::{self, DbClient, JobError, RestoreSpec, RestoreTarget, SnapshotPart, SourceSpec};
 use hostwerk_backup::Repository;
-use hostwerk_web::backups::{AgentJob, AgentReport, AgentSnapshot};
+use hostwerk_domain::backup_job::BackupJobKind;
+use hostwerk_protocol::backup::{
+    AgentJob, AgentReport, AgentSnapshot, FinishOutcome, HeartbeatOutcome, RestoreInto, SnapshotKind,
+    SnapshotPart as WirePart,
+};
 use tracing::{info, warn};
 
-/// Where jobs come from and where their outcome goes.
+use super::panel::Panel;
+use crate::jobs::{self, DbClient, JobError, RestoreSpec, RestoreTarget, SnapshotPart, SourceSpec};
+
+/// Where jobs come from and where their outcome goes: the panel over HTTP ([`Panel`]), or the panel's own
+/// use cases in a one-machine setup. Errors are for the log; what the worker acts on is typed.
 pub trait JobSource: Send + Sync {
     /// The next job to run now, if any.
     fn claim(&self) -> Result<Option<AgentJob>, String>;
     /// Whether the job is still this attempt's.
-    fn heartbeat(&self, job: i64, attempt: i64) -> Result<bool, String>;
+    fn heartbeat(&self, job: i64, attempt: i64) -> Result<HeartbeatOutcome, String>;
     /// Reports the end of a job.
-    fn finish(&self, job: i64, attempt: i64, report: &AgentReport) -> Result<(), String>;
+    fn finish(&self, job: i64, attempt: i64, report: &AgentReport) -> Result<FinishOutcome, String>;
+}
+
+impl JobSource for Panel {
+    fn claim(&self) -> Result<Option<AgentJob>, String> {
+        Panel::claim(self).map_err(|e| e.to_string())
+    }
+    fn heartbeat(&self, job: i64, attempt: i64) -> Result<HeartbeatOutcome, String> {
+        Panel::heartbeat(self, job, attempt).map_err(|e| e.to_string())
+    }
+    fn finish(&self, job: i64, attempt: i64, report: &AgentReport) -> Result<FinishOutcome, String> {
+        Panel::finish(self, job, attempt, report).map_err(|e| e.to_string())
+    }
 }
 
 /// How the worker reaches the repository and the databases.
@@ -53,7 +72,7 @@ pub fn run_loop(
                 continue;
             }
         };
-        info!(job = job.id, kind = %job.kind, contract = job.contract_id, "backup job started");
+        info!(job = job.id, kind = job.kind.as_str(), contract = job.contract_id, "backup job started");
         let report = match repo() {
             Ok(repo) => with_heartbeat(source, &job, || execute(&repo, &job, cfg)),
             Err(e) => failure(format!("cannot open the backup repository: {e}")),
@@ -66,8 +85,8 @@ pub fn run_loop(
         // The report matters (snapshots are only listed once reported): retry for a while.
         for attempt in 0..30 {
             match source.finish(job.id, job.attempt, &report) {
-                Ok(()) => break,
-                Err(e) if e.contains("409") => {
+                Ok(FinishOutcome::Recorded(_)) => break,
+                Ok(FinishOutcome::Superseded) => {
                     warn!(job = job.id, "the panel gave this job to another attempt; report dropped");
                     break;
                 }
@@ -101,8 +120,10 @@ fn with_heartbeat(source: &dyn JobSource, job: &AgentJob, run: impl FnOnce() -> 
                     break;
                 }
                 match source.heartbeat(job.id, job.attempt) {
-                    Ok(true) => {}
-                    Ok(false) => warn!(job = job.id, "the panel gave this job to another attempt"),
+                    Ok(HeartbeatOutcome::Continue) => {}
+                    Ok(HeartbeatOutcome::Superseded) => {
+                        warn!(job = job.id, "the panel gave this job to another attempt")
+                    }
                     Err(e) => warn!(job = job.id, "heartbeat failed: {e}"),
                 }
             }
@@ -114,25 +135,17 @@ fn with_heartbeat(source: &dyn JobSource, job: &AgentJob, run: impl FnOnce() -> 
 }
 
 fn failure(message: String) -> AgentReport {
-    AgentReport {
-        ok: false,
-        snapshots: Vec::new(),
-        error: Some(message),
-        rolled_back: false,
-        files: 0,
-        bytes: 0,
-        warnings: Vec::new(),
-    }
+    AgentReport::failed(message)
 }
 
-fn snapshot_dto(s: &jobs::TakenSnapshot, kind: &str) -> AgentSnapshot {
+fn snapshot_dto(s: &jobs::TakenSnapshot, kind: SnapshotKind) -> AgentSnapshot {
     AgentSnapshot {
         id: s.id.clone(),
         part: match &s.part {
-            SnapshotPart::Files => "files".to_owned(),
-            SnapshotPart::Database(name) => format!("db:{name}"),
+            SnapshotPart::Files => WirePart::Files,
+            SnapshotPart::Database(name) => WirePart::Database(name.clone()),
         },
-        kind: kind.to_owned(),
+        kind,
         time: s.time.to_rfc3339(),
         total_files: s.total_files,
         total_bytes: s.total_bytes,
@@ -150,20 +163,20 @@ pub fn execute(repo: &Repository, job: &AgentJob, cfg: &WorkerConfig) -> AgentRe
         databases: job.databases.clone(),
         db: cfg.db.clone(),
     };
-    match job.kind.as_str() {
-        "nightly" | "on_demand" => match jobs::run_backup(repo, &spec) {
+    match SnapshotKind::of_backup(job.kind) {
+        Some(kind) => match jobs::run_backup(repo, &spec) {
             Ok(out) => AgentReport {
                 ok: true,
                 files: out.snapshots.iter().map(|s| s.total_files).sum(),
                 bytes: out.snapshots.iter().map(|s| s.total_bytes).sum(),
-                snapshots: out.snapshots.iter().map(|s| snapshot_dto(s, &job.kind)).collect(),
+                snapshots: out.snapshots.iter().map(|s| snapshot_dto(s, kind)).collect(),
                 error: None,
                 rolled_back: false,
                 warnings: out.warnings,
             },
             Err(JobError::Incomplete { taken, failures }) => AgentReport {
                 ok: false,
-                snapshots: taken.iter().map(|s| snapshot_dto(s, &job.kind)).collect(),
+                snapshots: taken.iter().map(|s| snapshot_dto(s, kind)).collect(),
                 error: Some(failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
                 rolled_back: false,
                 files: 0,
@@ -172,8 +185,7 @@ pub fn execute(repo: &Repository, job: &AgentJob, cfg: &WorkerConfig) -> AgentRe
             },
             Err(e) => failure(e.to_string()),
         },
-        "restore" | "db_restore" => restore(repo, job, cfg, spec),
-        other => failure(format!("unknown job kind {other:?}")),
+        None => restore(repo, job, cfg, spec),
     }
 }
 
@@ -187,11 +199,11 @@ fn safety_snapshot(repo: &Repository, id: Option<&str>, job: &AgentJob) -> Vec<A
                 .tags
                 .iter()
                 .find_map(|t| t.strip_prefix("db:"))
-                .map_or_else(|| "files".to_owned(), |d| format!("db:{d}"));
+                .map_or(WirePart::Files, |d| WirePart::Database(d.to_owned()));
             vec![AgentSnapshot {
                 id: info.id.to_hex(),
                 part,
-                kind: "safety".into(),
+                kind: SnapshotKind::Safety,
                 time: info.snapshot.time.to_rfc3339(),
                 total_files: info.snapshot.summary.total_files,
                 total_bytes: info.snapshot.summary.total_bytes,
@@ -209,21 +221,21 @@ fn restore(repo: &Repository, job: &AgentJob, cfg: &WorkerConfig, mut safety: So
     let Some(r) = &job.restore else { return failure("a restore job without restore details".into()) };
     safety.tags.retain(|t| !t.starts_with("kind:"));
     let owner = if cfg.chown {
-        match hostwerk_agent::resolve_owner(&job.system_user) {
+        match crate::resolve_owner(&job.system_user) {
             Ok(o) => Some(o),
             Err(e) => return failure(format!("cannot give restored files to {}: {e}", job.system_user)),
         }
     } else {
         None
     };
-    if job.kind == "db_restore" {
+    if job.kind == BackupJobKind::DatabaseRestore {
         let Some(db) = &r.database else { return failure("a database restore without a database".into()) };
         return restore_report(repo, job, jobs::restore_database(repo, &r.snapshot, db, &cfg.db, &safety));
     }
-    let target = match (r.target.as_str(), &r.folder) {
-        ("folder", Some(f)) => RestoreTarget::Folder(PathBuf::from(f)),
-        ("in_place", _) => RestoreTarget::InPlace,
-        _ => return failure("a restore into a folder needs the folder".into()),
+    let target = match (r.target, &r.folder) {
+        (RestoreInto::Folder, Some(f)) => RestoreTarget::Folder(PathBuf::from(f)),
+        (RestoreInto::InPlace, _) => RestoreTarget::InPlace,
+        (RestoreInto::Folder, None) => return failure("a restore into a folder needs the folder".into()),
     };
     let spec = RestoreSpec {
         snapshot: r.snapshot.clone(),
@@ -255,81 +267,5 @@ fn restore_report(repo: &Repository, job: &AgentJob, result: Result<jobs::Restor
             snapshots: safety_snapshot(repo, e.safety_snapshot(), job),
             ..failure(e.to_string())
         },
-    }
-}
-
-/// Jobs straight from the panel's service layer, for webservers whose repository the panel itself reaches
-/// (a one-machine setup and the demo).
-pub struct LocalSource {
-    pub state: hostwerk_web::AppState,
-    pub node: hostwerk_store::Node,
-    pub runtime: tokio::runtime::Handle,
-}
-
-impl JobSource for LocalSource {
-    fn claim(&self) -> Result<Option<AgentJob>, String> {
-        self.runtime.block_on(hostwerk_web::backups::claim(&self.state, &self.node)).map_err(|e| e.to_string())
-    }
-    fn heartbeat(&self, job: i64, attempt: i64) -> Result<bool, String> {
-        self.runtime
-            .block_on(hostwerk_web::backups::heartbeat(&self.state, &self.node, job, attempt))
-            .map_err(|e| e.to_string())
-    }
-    fn finish(&self, job: i64, attempt: i64, report: &AgentReport) -> Result<(), String> {
-        self.runtime
-            .block_on(hostwerk_web::backups::finish(&self.state, &self.node, job, attempt, report))
-            .map(|_| ())
-            .map_err(|e| match e {
-                hostwerk_web::service::ServiceError::Conflict(m) => format!("409 {m}"),
-                other => other.to_string(),
-            })
-    }
-}
-
-/// Jobs over the panel's agent API (`hostwerk agent`).
-pub struct HttpSource {
-    pub http: ureq::Agent,
-    pub base: String,
-    pub authorization: String,
-}
-
-impl HttpSource {
-    fn post(&self, path: &str, body: &serde_json::Value) -> Result<ureq::Response, String> {
-        match self
-            .http
-            .post(&format!("{}{path}", self.base))
-            .set("Authorization", &self.authorization)
-            .set("Content-Type", "application/json")
-            .send_string(&body.to_string())
-        {
-            Ok(r) => Ok(r),
-            Err(ureq::Error::Status(code, r)) => Err(format!("{code} {}", r.into_string().unwrap_or_default())),
-            Err(ureq::Error::Transport(t)) => Err(t.to_string()),
-        }
-    }
-}
-
-impl JobSource for HttpSource {
-    fn claim(&self) -> Result<Option<AgentJob>, String> {
-        let r = self.post("/api/v1/agent/backup-jobs/claim", &serde_json::json!({}))?;
-        if r.status() == 204 {
-            return Ok(None);
-        }
-        let text = r.into_string().map_err(|e| e.to_string())?;
-        serde_json::from_str(&text).map(Some).map_err(|e| format!("the panel's job is not valid: {e}"))
-    }
-    fn heartbeat(&self, job: i64, attempt: i64) -> Result<bool, String> {
-        match self
-            .post(&format!("/api/v1/agent/backup-jobs/{job}/heartbeat"), &serde_json::json!({ "attempt": attempt }))
-        {
-            Ok(_) => Ok(true),
-            Err(e) if e.starts_with("409") => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-    fn finish(&self, job: i64, attempt: i64, report: &AgentReport) -> Result<(), String> {
-        let mut body = serde_json::to_value(report).map_err(|e| e.to_string())?;
-        body["attempt"] = serde_json::json!(attempt);
-        self.post(&format!("/api/v1/agent/backup-jobs/{job}/finish"), &body).map(|_| ())
     }
 }
