@@ -3,6 +3,7 @@
 //! Every value that enters from outside (a form, a config file, the database) is parsed into one of these
 //! types; once constructed, a value is valid. Storage, HTTP and the backup engine live in other crates.
 
+pub mod audit;
 pub mod backup_job;
 pub mod calendar;
 pub mod contract;
@@ -23,6 +24,7 @@ pub mod service_case;
 pub mod staff;
 pub mod tariff;
 
+pub use audit::AuditAction;
 pub use calendar::{add_months, format_berlin_date, format_berlin_datetime};
 pub use contract::{BillingPeriod, ContractStatus, SystemUser};
 pub use customer::{CustomerName, CustomerNumber, PostalAddress};

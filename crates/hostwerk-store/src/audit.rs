@@ -1,10 +1,18 @@
 //! The audit log: who did what to which account, appended and never changed.
 
+use hostwerk_domain::AuditAction;
+
 use crate::{get_i64, get_str, now_ts, ts, Actor, AuditEntry, Store, StoreError};
 
 impl Store {
     /// Appends an entry.
-    pub async fn audit(&self, actor: &Actor, action: &str, target: &str, detail: &str) -> Result<(), StoreError> {
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        target: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit_log (at, actor_kind, actor_id, actor_name, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -12,7 +20,7 @@ impl Store {
         .bind(actor.kind)
         .bind(actor.id)
         .bind(&actor.name)
-        .bind(action)
+        .bind(action.as_str())
         .bind(target)
         .bind(detail)
         .execute(&self.pool)

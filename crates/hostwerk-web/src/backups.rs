@@ -8,6 +8,7 @@
 //! queue on each claim: caps per webserver and backup server, restores > nightly > on-demand, and admission
 //! control that starts a restore or on-demand backup only if every queued nightly job still ends in its window.
 
+use hostwerk_domain::AuditAction;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -912,7 +913,10 @@ pub async fn request_on_demand(
             now: now.timestamp(),
         })
         .await?;
-    state.store.audit(&actor, "backup.on_demand_requested", &customer.number.to_string(), &format!("job {id}")).await?;
+    state
+        .store
+        .audit(&actor, AuditAction::BackupOnDemandRequested, &customer.number.to_string(), &format!("job {id}"))
+        .await?;
     let job = state.store.backup_job(customer.id, id).await?;
     let place = queue_place(state, &job, now.timestamp()).await?;
     Ok(JobView { job, place })
@@ -1097,8 +1101,8 @@ async fn queue_restore(
         ),
     };
     let action = match who {
-        Requester::Staff { .. } => "backup.restore_ordered_by_staff",
-        Requester::Customer(_) => "backup.restore_requested",
+        Requester::Staff { .. } => AuditAction::BackupRestoreOrderedByStaff,
+        Requester::Customer(_) => AuditAction::BackupRestoreRequested,
     };
     state.store.audit(&actor, action, &customer.number.to_string(), &detail).await?;
     let job = state.store.backup_job(customer.id, id).await?;
@@ -1425,7 +1429,7 @@ pub async fn plan_maintenance(
         .store
         .audit(
             &Actor::staff(staff),
-            "backup.maintenance_planned",
+            AuditAction::BackupMaintenancePlanned,
             webserver,
             &format!("plan {id}: {removes} snapshots to forget"),
         )
@@ -1492,7 +1496,7 @@ pub async fn execute_maintenance(
         .store
         .audit(
             &Actor::staff(staff),
-            "backup.maintenance_executed",
+            AuditAction::BackupMaintenanceExecuted,
             &planned.webserver,
             &format!(
                 "plan {plan_id}: {} forgotten, {} spared, {} bytes freed",
@@ -1534,7 +1538,7 @@ pub async fn assign_backup_server(
         Some(b) => format!("backup server {}", name(b).unwrap_or_else(|| b.to_string())),
         None => "no backup server".to_owned(),
     };
-    state.store.audit(&Actor::staff(staff), "node.backup_server_set", &web, &detail).await?;
+    state.store.audit(&Actor::staff(staff), AuditAction::NodeBackupServerSet, &web, &detail).await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! the customer menu until dismissed, and a post on the blog); visitors comment (held for moderation, with a
 //! honeypot and a rate limit); staff moderate. Giveaways live in `giveaways`.
 
+use hostwerk_domain::AuditAction;
 use std::net::IpAddr;
 
 use chrono::Utc;
@@ -99,7 +100,7 @@ pub async fn publish_post(state: &AppState, staff: &StaffUser, input: &PostInput
         author_name: &staff.display_name,
     };
     state.store.create_post(&post).await?;
-    state.store.audit(&Actor::staff(staff), "blog.published", &slug, "").await?;
+    state.store.audit(&Actor::staff(staff), AuditAction::BlogPublished, &slug, "").await?;
     Ok(slug)
 }
 
@@ -138,7 +139,7 @@ pub async fn comment(state: &AppState, slug: &str, ip: IpAddr, input: &CommentIn
 pub async fn moderate(state: &AppState, staff: &StaffUser, id: i64, approve: bool) -> Result<(), ServiceError> {
     may_publish(staff)?;
     state.store.moderate_comment(id, approve).await?;
-    let action = if approve { "comment.approved" } else { "comment.rejected" };
+    let action = if approve { AuditAction::CommentApproved } else { AuditAction::CommentRejected };
     state.store.audit(&Actor::staff(staff), action, &format!("comment #{id}"), "").await?;
     Ok(())
 }
@@ -192,7 +193,7 @@ pub async fn publish_advisory(
     let slug = publish_post(state, staff, &post).await?;
     let post = state.store.post_by_slug(&slug).await?;
     state.store.create_advisory(&post.title, &post.body, severity, &tariffs, Some(post.id)).await?;
-    state.store.audit(&Actor::staff(staff), "advisory.published", &slug, severity).await?;
+    state.store.audit(&Actor::staff(staff), AuditAction::AdvisoryPublished, &slug, severity).await?;
     Ok(slug)
 }
 

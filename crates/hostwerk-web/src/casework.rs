@@ -11,6 +11,7 @@ use hostwerk_domain::service_case::{
     credit_amount, free_months, may_propose, response_times, CaseCategory, CaseChannel, CaseStatus, CaseSubject,
     CaseText, ProposalDecision, ProposalKind, ProposalStatus, ResponseTimes,
 };
+use hostwerk_domain::AuditAction;
 use hostwerk_domain::{add_months, Cents, ContractStatus, Language, StaffRole, TariffId};
 use hostwerk_store::{
     Actor, Author, CaseDetail, CaseFilter, CaseScope, CaseSummary, Contract, Customer, NewCaseEvent, NewProposal,
@@ -96,7 +97,10 @@ pub async fn open_case(
         answers_customer: false,
     };
     let id = state.store.create_case(customer.id, channel, category, subject.as_str(), &first).await?;
-    state.store.audit(&Actor::customer(customer), "case.opened", &format!("case #{id}"), channel.as_str()).await?;
+    state
+        .store
+        .audit(&Actor::customer(customer), AuditAction::CaseOpened, &format!("case #{id}"), channel.as_str())
+        .await?;
     tell_staff(state, channel, id, &format!("{} ({}): {}", customer.number, customer.name, subject.as_str())).await?;
     tell_customer(state, customer, id, "mail.case_opened", "").await?;
     Ok(id)
@@ -205,7 +209,11 @@ pub async fn decide_proposal(
         .store
         .audit(
             &Actor::customer(customer),
-            if new_status == ProposalStatus::Accepted { "proposal.accepted" } else { "proposal.declined" },
+            if new_status == ProposalStatus::Accepted {
+                AuditAction::ProposalAccepted
+            } else {
+                AuditAction::ProposalDeclined
+            },
             &format!("case #{} proposal #{proposal_id}", proposal.case_id),
             &format!(
                 "{}{}",
@@ -374,7 +382,10 @@ pub async fn staff_reply(
         answers_customer: true,
     };
     state.store.add_case_event(scope(&channels), case_id, &event).await?;
-    state.store.audit(&Actor::staff(staff), "case.replied", &format!("case #{case_id}"), status.as_str()).await?;
+    state
+        .store
+        .audit(&Actor::staff(staff), AuditAction::CaseReplied, &format!("case #{case_id}"), status.as_str())
+        .await?;
     let customer = state.store.customer(detail.case.customer_id).await?;
     tell_customer(state, &customer, case_id, "mail.case_answered", text.as_str()).await
 }
@@ -392,7 +403,7 @@ pub async fn internal_note(state: &AppState, staff: &StaffUser, case_id: i64, te
         answers_customer: false,
     };
     state.store.add_case_event(scope(&channels), case_id, &event).await?;
-    state.store.audit(&Actor::staff(staff), "case.note", &format!("case #{case_id}"), "").await?;
+    state.store.audit(&Actor::staff(staff), AuditAction::CaseNote, &format!("case #{case_id}"), "").await?;
     Ok(())
 }
 
@@ -409,7 +420,10 @@ pub async fn set_status(state: &AppState, staff: &StaffUser, case_id: i64, statu
         answers_customer: false,
     };
     state.store.add_case_event(scope(&channels), case_id, &event).await?;
-    state.store.audit(&Actor::staff(staff), "case.status", &format!("case #{case_id}"), status.as_str()).await?;
+    state
+        .store
+        .audit(&Actor::staff(staff), AuditAction::CaseStatus, &format!("case #{case_id}"), status.as_str())
+        .await?;
     Ok(())
 }
 
@@ -443,7 +457,7 @@ pub async fn assign(
     state.store.assign_case(scope(&channels), case_id, target.id, &event).await?;
     state
         .store
-        .audit(&Actor::staff(staff), "case.assigned", &format!("case #{case_id}"), target.login.as_str())
+        .audit(&Actor::staff(staff), AuditAction::CaseAssigned, &format!("case #{case_id}"), target.login.as_str())
         .await?;
     Ok(())
 }
@@ -573,7 +587,12 @@ pub async fn propose(
     let id = state.store.create_proposal(scope(&channels), case_id, &proposal, &event).await?;
     state
         .store
-        .audit(&Actor::staff(staff), "proposal.made", &format!("case #{case_id} proposal #{id}"), kind.as_str())
+        .audit(
+            &Actor::staff(staff),
+            AuditAction::ProposalMade,
+            &format!("case #{case_id} proposal #{id}"),
+            kind.as_str(),
+        )
         .await?;
     tell_customer(state, &customer, case_id, "mail.proposal", &proposal.body).await?;
     Ok(id)
@@ -612,7 +631,7 @@ pub async fn withdraw(state: &AppState, staff: &StaffUser, proposal_id: i64) -> 
         .store
         .audit(
             &Actor::staff(staff),
-            "proposal.withdrawn",
+            AuditAction::ProposalWithdrawn,
             &format!("case #{} proposal #{proposal_id}", proposal.case_id),
             "",
         )

@@ -1,6 +1,7 @@
 //! The demo data of `hostwerk serve --demo`, seeded idempotently: two customers, three staff accounts.
 
 use chrono::NaiveDate;
+use hostwerk_domain::AuditAction;
 use hostwerk_domain::{
     BillingPeriod, CustomerName, CustomerNumber, DomainName, EmailAddress, Language, NodeAddress, NodeName, NodeRole,
     PostalAddress, StaffLogin, StaffRole, TariffId,
@@ -293,7 +294,9 @@ pub async fn disable_published_logins(store: &Store) -> Result<Vec<&'static str>
             Subject::Staff(c.id)
         };
         store.end_all_sessions(subject).await?;
-        store.audit(&hostwerk_store::Actor::system("serve without --demo"), "demo.login_disabled", l.login, "").await?;
+        store
+            .audit(&hostwerk_store::Actor::system("serve without --demo"), AuditAction::DemoLoginDisabled, l.login, "")
+            .await?;
         disabled.push(l.login);
     }
     Ok(disabled)

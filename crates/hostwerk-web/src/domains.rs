@@ -3,6 +3,7 @@
 //! who complete the order with the auth code the registrar issued or reject it with a reason. The customer
 //! sees the request as pending until then and gets a mail at each step.
 
+use hostwerk_domain::AuditAction;
 use hostwerk_domain::DomainName;
 use hostwerk_store::{Actor, Customer, DomainOrder, PendingDomainOrder, StaffUser};
 
@@ -21,7 +22,7 @@ pub async fn request_domain(
     let order = state.store.create_domain_order(customer.id, contract_id, &name, None, None).await?;
     state
         .store
-        .audit(&Actor::customer(customer), "domain.requested", &customer.number.to_string(), name.as_str())
+        .audit(&Actor::customer(customer), AuditAction::DomainRequested, &customer.number.to_string(), name.as_str())
         .await?;
     let lang = customer.language;
     let body = t(lang, "mail.domain_request.body").replace("{domain}", name.as_str());
@@ -58,7 +59,10 @@ pub async fn complete_order(
     let code = parse_auth_code(auth_code)?;
     let (customer_id, name) = state.store.complete_domain_order(order_id, code).await?;
     let customer = state.store.customer(customer_id).await?;
-    state.store.audit(&Actor::staff(staff), "domain_order.completed", &customer.number.to_string(), &name).await?;
+    state
+        .store
+        .audit(&Actor::staff(staff), AuditAction::DomainOrderCompleted, &customer.number.to_string(), &name)
+        .await?;
     let lang = customer.language;
     let body = t(lang, "mail.domain_ready.body").replace("{domain}", &name);
     state.mailer.send(customer.email.as_str(), &t(lang, "mail.domain_ready.subject"), &body).await?;
@@ -80,7 +84,7 @@ pub async fn reject_order(
         .store
         .audit(
             &Actor::staff(staff),
-            "domain_order.rejected",
+            AuditAction::DomainOrderRejected,
             &customer.number.to_string(),
             &format!("{name}: {reason}"),
         )

@@ -7,6 +7,7 @@
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
 use hostwerk_domain::giveaway::{self, Announcement, Comment, Commitment, Exclusions, PublishedDraw, Seed};
+use hostwerk_domain::AuditAction;
 use hostwerk_domain::Language;
 use hostwerk_store::{Actor, Post, StaffUser};
 use minijinja::{context, Value};
@@ -82,7 +83,7 @@ pub async fn create(
             &commitment.to_hex(),
         )
         .await?;
-    state.store.audit(&Actor::staff(staff), "giveaway.created", slug, &commitment.to_hex()).await?;
+    state.store.audit(&Actor::staff(staff), AuditAction::GiveawayCreated, slug, &commitment.to_hex()).await?;
     Ok(())
 }
 
@@ -120,7 +121,7 @@ pub async fn draw(state: &AppState, staff: &StaffUser, slug: &str, beacon: &str)
     state.store.set_giveaway_result(g.id, &json).await?;
     state
         .store
-        .audit(&Actor::staff(staff), "giveaway.drawn", slug, &format!("winners {:?}", published.winners))
+        .audit(&Actor::staff(staff), AuditAction::GiveawayDrawn, slug, &format!("winners {:?}", published.winners))
         .await?;
     // Each winner is mailed at the address of their first comment.
     for winner in published.winner_entries() {

@@ -8,6 +8,7 @@ use hostwerk_domain::contract::{quote_tariff_change, TariffChangeQuote};
 use hostwerk_domain::phone::{
     check_phone_password, lock_secs_after, notify_after, AccountWords, PhonePin, FAILURES_BEFORE_LOCK, PIN_VALID_SECS,
 };
+use hostwerk_domain::AuditAction;
 use hostwerk_domain::{format_berlin_datetime, CustomerNumber, DomainName, TariffId};
 use hostwerk_store::{
     Actor, AuthCodeDisclosure, CallContext, Contract, Customer, CustomerOverview, DomainOrder, NewTariffChange,
@@ -47,7 +48,7 @@ pub async fn change_phone_password(
     }
     let hash = hash_password(phone.expose()).await?;
     state.store.set_customer_phone_password_hash(customer.id, &hash).await?;
-    state.store.audit(&Actor::customer(customer), "customer.phone_password_changed", &number, "").await?;
+    state.store.audit(&Actor::customer(customer), AuditAction::CustomerPhonePasswordChanged, &number, "").await?;
     state.mailer.notify(customer.email.as_str(), customer.language, "mail.phone_password_changed").await?;
     Ok(())
 }
@@ -71,7 +72,7 @@ pub async fn create_phone_pin(
     state.store.set_phone_pin(customer.id, &hash, PIN_VALID_SECS).await?;
     state
         .store
-        .audit(&Actor::customer(customer), "customer.phone_pin_created", &customer.number.to_string(), "")
+        .audit(&Actor::customer(customer), AuditAction::CustomerPhonePinCreated, &customer.number.to_string(), "")
         .await?;
     Ok((pin.grouped(), Utc::now() + chrono::Duration::seconds(PIN_VALID_SECS)))
 }
@@ -157,7 +158,12 @@ pub async fn verify_caller(
             state.store.open_call_context(staff.id, customer.id, verification, state.config.call_context_secs).await?;
         state
             .store
-            .audit(&Actor::staff(staff), "phone.verified", &key, &format!("verification #{verification} by {method}"))
+            .audit(
+                &Actor::staff(staff),
+                AuditAction::PhoneVerified,
+                &key,
+                &format!("verification #{verification} by {method}"),
+            )
             .await?;
         return Ok(CheckOutcome::Verified(call));
     }
@@ -166,7 +172,7 @@ pub async fn verify_caller(
         .store
         .audit(
             &Actor::staff(staff),
-            "phone.check_failed",
+            AuditAction::PhoneCheckFailed,
             &key,
             &format!("verification #{verification}, {failures} consecutive failures"),
         )
@@ -202,7 +208,7 @@ pub async fn end_call(state: &AppState, staff: &StaffUser, number: &str) -> Resu
     let number = CustomerNumber::parse(number).map_err(invalid)?;
     let customer = state.store.customer_by_number(number).await?;
     if state.store.close_call_context(staff.id, customer.id).await? > 0 {
-        state.store.audit(&Actor::staff(staff), "phone.call_closed", &number.to_string(), "").await?;
+        state.store.audit(&Actor::staff(staff), AuditAction::PhoneCallClosed, &number.to_string(), "").await?;
     }
     Ok(())
 }
@@ -229,7 +235,7 @@ pub async fn call_view(state: &AppState, staff: &StaffUser, number: &str) -> Res
         .store
         .audit(
             &Actor::staff(staff),
-            "phone.account_viewed",
+            AuditAction::PhoneAccountViewed,
             &customer.number.to_string(),
             &format!("verification #{}", call.verification_id),
         )
@@ -288,7 +294,7 @@ pub async fn schedule_tariff_change(
     );
     state
         .store
-        .audit(&Actor::staff(staff), "phone.tariff_change_scheduled", &customer.number.to_string(), &detail)
+        .audit(&Actor::staff(staff), AuditAction::PhoneTariffChangeScheduled, &customer.number.to_string(), &detail)
         .await?;
     let lang = customer.language;
     let body = t(lang, "mail.tariff_change.body")
@@ -320,7 +326,7 @@ pub async fn order_domain(
         .store
         .audit(
             &Actor::staff(staff),
-            "phone.domain_ordered",
+            AuditAction::PhoneDomainOrdered,
             &customer.number.to_string(),
             &format!("verification #{}: {} for contract {}", call.verification_id, name, contract_id),
         )
@@ -358,7 +364,7 @@ pub async fn disclose_auth_code(
         .store
         .audit(
             &Actor::staff(staff),
-            "phone.auth_code_disclosed",
+            AuditAction::PhoneAuthCodeDisclosed,
             &customer.number.to_string(),
             &format!("verification #{}: {domain}; reason: {reason}", call.verification_id),
         )

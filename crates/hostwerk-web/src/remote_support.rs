@@ -4,6 +4,7 @@
 //! passes on its session code; hostwerk only keeps the record.
 
 use hostwerk_domain::remote_support::ClientOs;
+use hostwerk_domain::AuditAction;
 use hostwerk_store::token::new_token;
 use hostwerk_store::{Actor, Customer, RemoteSession, RemoteStep, StaffUser};
 
@@ -32,7 +33,7 @@ pub async fn invite(state: &AppState, staff: &StaffUser, number: &str) -> Result
         .store
         .audit(
             &Actor::staff(staff),
-            "remote.invited",
+            AuditAction::RemoteInvited,
             &customer.number.to_string(),
             &format!("verification #{}: session #{id}", call.verification_id),
         )
@@ -63,7 +64,7 @@ pub async fn consent(state: &AppState, raw: &str, user_agent: &str) -> Result<In
             .store
             .audit(
                 &Actor::system("remote-support link"),
-                "remote.consented",
+                AuditAction::RemoteConsented,
                 &session.customer_number.to_string(),
                 &format!("session #{}", session.id),
             )
@@ -81,8 +82,8 @@ pub async fn record(state: &AppState, staff: &StaffUser, id: i64, step: RemoteSt
     }
     state.store.record_remote_step(staff.id, id, step).await?;
     let action = match step {
-        RemoteStep::Start => "remote.started",
-        RemoteStep::End { .. } => "remote.ended",
+        RemoteStep::Start => AuditAction::RemoteStarted,
+        RemoteStep::End { .. } => AuditAction::RemoteEnded,
     };
     state.store.audit(&Actor::staff(staff), action, &format!("session #{id}"), "").await?;
     Ok(())

@@ -8,6 +8,7 @@
 //! use of a recovery code, disabling and every reset are audited; disabling, a recovery code and a staff reset
 //! mail a customer (staff accounts have no e-mail address in hostwerk; for them the audit log is the record).
 
+use hostwerk_domain::AuditAction;
 use std::net::IpAddr;
 
 use chrono::Utc;
@@ -196,7 +197,7 @@ pub async fn enrol(
         Err(StoreError::NotFound) => return Err(ServiceError::Conflict("a second factor is set up already".into())),
         Err(e) => return Err(e.into()),
     }
-    state.store.audit(&account.actor(), "second_factor.enrolled", &account.label(), "TOTP").await?;
+    state.store.audit(&account.actor(), AuditAction::SecondFactorEnrolled, &account.label(), "TOTP").await?;
     Ok(codes)
 }
 
@@ -215,7 +216,12 @@ async fn check_code(state: &AppState, account: Account<'_>, code: &str) -> Resul
         let left = state.store.recovery_codes_left(subject).await?;
         state
             .store
-            .audit(&account.actor(), "second_factor.recovery_code_used", &account.label(), &format!("{left} left"))
+            .audit(
+                &account.actor(),
+                AuditAction::SecondFactorRecoveryCodeUsed,
+                &account.label(),
+                &format!("{left} left"),
+            )
             .await?;
         account.mail_owner(state, "mail.second_factor_recovery_used").await?;
         return Ok(Some(Used::RecoveryCode));
@@ -251,7 +257,7 @@ pub async fn disable(state: &AppState, account: Account<'_>, password: &str, cod
     }
     check_code(state, account, code).await?.ok_or_else(wrong_code)?;
     state.store.remove_second_factor(account.subject()).await?;
-    state.store.audit(&account.actor(), "second_factor.disabled", &account.label(), "").await?;
+    state.store.audit(&account.actor(), AuditAction::SecondFactorDisabled, &account.label(), "").await?;
     account.mail_owner(state, "mail.second_factor_disabled").await?;
     Ok(())
 }
@@ -269,7 +275,7 @@ pub async fn new_recovery_codes(
     check_code(state, account, code).await?.ok_or_else(wrong_code)?;
     let (codes, hashes) = new_codes();
     state.store.replace_recovery_codes(account.subject(), &hashes).await?;
-    state.store.audit(&account.actor(), "second_factor.recovery_codes_renewed", &account.label(), "").await?;
+    state.store.audit(&account.actor(), AuditAction::SecondFactorRecoveryCodesRenewed, &account.label(), "").await?;
     Ok(codes)
 }
 
@@ -297,7 +303,10 @@ pub async fn complete_login(state: &AppState, subject: Subject, code: &str, ip: 
             match check_code(state, account, code).await? {
                 Some(used) => {
                     state.store.customer_login_succeeded(id).await?;
-                    state.store.audit(&account.actor(), "customer.login", &account.label(), used.as_str()).await?;
+                    state
+                        .store
+                        .audit(&account.actor(), AuditAction::CustomerLogin, &account.label(), used.as_str())
+                        .await?;
                     Ok(used)
                 }
                 None => {
@@ -321,7 +330,10 @@ pub async fn complete_login(state: &AppState, subject: Subject, code: &str, ip: 
             match check_code(state, account, code).await? {
                 Some(used) => {
                     state.store.staff_login_succeeded(id).await?;
-                    state.store.audit(&account.actor(), "staff.login", &account.label(), used.as_str()).await?;
+                    state
+                        .store
+                        .audit(&account.actor(), AuditAction::StaffLogin, &account.label(), used.as_str())
+                        .await?;
                     Ok(used)
                 }
                 None => {
@@ -345,7 +357,7 @@ pub async fn reset_for_customer(state: &AppState, staff: &StaffUser, number: &st
         .store
         .audit(
             &Actor::staff(staff),
-            "phone.second_factor_reset",
+            AuditAction::PhoneSecondFactorReset,
             &customer.number.to_string(),
             &format!("verification #{}", call.verification_id),
         )
@@ -364,7 +376,7 @@ pub async fn reset_for_staff(state: &AppState, admin: &StaffUser, id: i64) -> Re
     if !state.store.remove_second_factor(Subject::Staff(target.id)).await? {
         return Err(ServiceError::Invalid("this staff member has no second factor".into()));
     }
-    state.store.audit(&Actor::staff(admin), "staff.second_factor_reset", target.login.as_str(), "").await?;
+    state.store.audit(&Actor::staff(admin), AuditAction::StaffSecondFactorReset, target.login.as_str(), "").await?;
     Ok(target)
 }
 

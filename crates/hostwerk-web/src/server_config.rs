@@ -2,6 +2,7 @@
 //! only where the tariff allows), its history and the log of processes the node agent ended; and the agent's
 //! side — the limits of a node's contracts and the kills it reports.
 
+use hostwerk_domain::AuditAction;
 use hostwerk_domain::ProcessLimit;
 use hostwerk_store::{
     Actor, Contract, Customer, NewProcessKill, Node, NodeLimit, ProcessKill, ProcessLimitChange, StaffUser,
@@ -73,7 +74,12 @@ pub async fn set_limit(
     let old = state.store.set_process_limit(customer.id, contract.id, limit, &actor).await?;
     state
         .store
-        .audit(&actor, "contract.process_limit_changed", contract.system_user.as_str(), &format!("{old} -> {limit}"))
+        .audit(
+            &actor,
+            AuditAction::ContractProcessLimitChanged,
+            contract.system_user.as_str(),
+            &format!("{old} -> {limit}"),
+        )
         .await?;
     Ok(limit)
 }
@@ -95,6 +101,6 @@ pub async fn record_kills(state: &AppState, node: &Node, kills: &[NewProcessKill
 pub async fn issue_node_token(state: &AppState, staff: &StaffUser, node_id: i64) -> Result<String, ServiceError> {
     crate::service::admin_only(staff)?;
     let token = state.store.issue_node_token(node_id).await?;
-    state.store.audit(&Actor::staff(staff), "node.token_issued", &format!("node #{node_id}"), "").await?;
+    state.store.audit(&Actor::staff(staff), AuditAction::NodeTokenIssued, &format!("node #{node_id}"), "").await?;
     Ok(token)
 }

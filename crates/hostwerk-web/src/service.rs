@@ -2,6 +2,7 @@
 //! password reminder, and the staff console's administration. Input arrives raw and is parsed here into
 //! domain types; every step that changes an account is audited.
 
+use hostwerk_domain::AuditAction;
 use std::net::IpAddr;
 
 use chrono::Utc;
@@ -272,7 +273,7 @@ pub async fn confirm_order(state: &AppState, token: &str) -> Result<Customer, Se
     let customer = state.store.create_customer(&new, &contract).await?;
     state
         .store
-        .audit(&Actor::customer(&customer), "order.placed", &customer.number.to_string(), tariff.id.as_str())
+        .audit(&Actor::customer(&customer), AuditAction::OrderPlaced, &customer.number.to_string(), tariff.id.as_str())
         .await?;
     let body = format!(
         "{}\n\n{}: {}\n{}: {}\n\n{}: {}/login\n",
@@ -364,7 +365,10 @@ pub async fn customer_login(
                 return Ok(LoginStep::SecondFactor(customer));
             }
             state.store.customer_login_succeeded(c.id).await?;
-            state.store.audit(&Actor::customer(&customer), "customer.login", &customer.number.to_string(), "").await?;
+            state
+                .store
+                .audit(&Actor::customer(&customer), AuditAction::CustomerLogin, &customer.number.to_string(), "")
+                .await?;
             Ok(LoginStep::Done(customer))
         }
         Some(c) => {
@@ -407,7 +411,7 @@ pub async fn staff_login(
                 return Ok(LoginStep::SecondFactor(user));
             }
             state.store.staff_login_succeeded(c.id).await?;
-            state.store.audit(&Actor::staff(&user), "staff.login", user.login.as_str(), "").await?;
+            state.store.audit(&Actor::staff(&user), AuditAction::StaffLogin, user.login.as_str(), "").await?;
             Ok(LoginStep::Done(user))
         }
         Some(c) => {
@@ -460,7 +464,7 @@ pub async fn change_password(
     check_current_and_repeat(state, customer, current, new, repeat).await?;
     let password = parse_customer_password(customer, new)?;
     let hash = hash_password(password.expose()).await?;
-    store_new_password(state, customer, &hash, "customer.password_changed").await
+    store_new_password(state, customer, &hash, AuditAction::CustomerPasswordChanged).await
 }
 
 /// A new customer-menu password for `customer`: the domain's rules, with the customer's own words.
@@ -476,7 +480,7 @@ async fn store_new_password(
     state: &AppState,
     customer: &Customer,
     hash: &str,
-    action: &str,
+    action: AuditAction,
 ) -> Result<(), ServiceError> {
     state.store.set_customer_password_hash(customer.id, hash).await?;
     state.store.end_all_sessions(Subject::Customer(customer.id)).await?;
@@ -519,7 +523,7 @@ pub async fn update_profile(
             .store
             .audit(
                 &Actor::customer(customer),
-                "customer.profile_changed",
+                AuditAction::CustomerProfileChanged,
                 &customer.number.to_string(),
                 &format!("language {language}"),
             )
@@ -555,7 +559,12 @@ pub async fn update_profile(
         }
         state
             .store
-            .audit(&Actor::customer(customer), "customer.email_change_requested", &customer.number.to_string(), "")
+            .audit(
+                &Actor::customer(customer),
+                AuditAction::CustomerEmailChangeRequested,
+                &customer.number.to_string(),
+                "",
+            )
             .await?;
     }
     Ok(ProfileChange { customer: state.store.customer(customer.id).await?, confirmation_sent: new_address })
@@ -577,7 +586,12 @@ pub async fn confirm_email_change(state: &AppState, token: &str) -> Result<Custo
     state.store.update_customer_profile(id, &email, customer.language).await?;
     state
         .store
-        .audit(&Actor::customer(&customer), "customer.profile_changed", &customer.number.to_string(), "e-mail changed")
+        .audit(
+            &Actor::customer(&customer),
+            AuditAction::CustomerProfileChanged,
+            &customer.number.to_string(),
+            "e-mail changed",
+        )
         .await?;
     // The old address learns of the change, so a taken-over account is noticed.
     state.mailer.notify(customer.email.as_str(), customer.language, "mail.email_changed").await?;
@@ -628,7 +642,12 @@ pub async fn request_password_reminder(state: &AppState, login: &str, ip: IpAddr
     state.mailer.send_secret(customer.email.as_str(), lang, &t(lang, "mail.reminder.subject"), &body, &token).await?;
     state
         .store
-        .audit(&Actor::system("password-reminder"), "customer.reset_requested", &customer.number.to_string(), "")
+        .audit(
+            &Actor::system("password-reminder"),
+            AuditAction::CustomerResetRequested,
+            &customer.number.to_string(),
+            "",
+        )
         .await?;
     Ok(())
 }
@@ -657,14 +676,14 @@ pub async fn reset_password(state: &AppState, token: &str, new: &str, repeat: &s
     if state.store.consume_reset_token(token).await.map_err(link_gone)? != id {
         return Err(ServiceError::Internal("a reset token changed its customer".into()));
     }
-    store_new_password(state, &customer, &hash, "customer.password_reset").await?;
+    store_new_password(state, &customer, &hash, AuditAction::CustomerPasswordReset).await?;
     // Whoever could reset the menu password must not also hold a PIN that opens phone support.
     if state.store.delete_phone_pin(customer.id).await? {
         state
             .store
             .audit(
                 &Actor::customer(&customer),
-                "customer.phone_pin_invalidated",
+                AuditAction::CustomerPhonePinInvalidated,
                 &customer.number.to_string(),
                 "password reset",
             )
@@ -682,7 +701,7 @@ pub async fn add_mailbox(
 ) -> Result<(), ServiceError> {
     let local_part = hostwerk_domain::MailboxName::parse(local_part).map_err(invalid)?;
     let mailbox = state.store.add_mailbox(customer.id, domain_id, &local_part).await?;
-    state.store.audit(&Actor::customer(customer), "mailbox.created", mailbox.address.as_str(), "").await?;
+    state.store.audit(&Actor::customer(customer), AuditAction::MailboxCreated, mailbox.address.as_str(), "").await?;
     Ok(())
 }
 
@@ -694,7 +713,7 @@ pub async fn mailbox_of(state: &AppState, customer: &Customer, mailbox_id: i64) 
 
 pub async fn delete_mailbox(state: &AppState, customer: &Customer, mailbox_id: i64) -> Result<(), ServiceError> {
     let address = state.store.delete_mailbox(customer.id, mailbox_id).await?;
-    state.store.audit(&Actor::customer(customer), "mailbox.deleted", &address, "").await?;
+    state.store.audit(&Actor::customer(customer), AuditAction::MailboxDeleted, &address, "").await?;
     Ok(())
 }
 
@@ -709,7 +728,7 @@ pub struct CustomerSummary {
 pub async fn find_customer(state: &AppState, staff: &StaffUser, number: &str) -> Result<CustomerSummary, ServiceError> {
     let number = CustomerNumber::parse(number).map_err(invalid)?;
     let customer = state.store.customer_by_number(number).await?;
-    state.store.audit(&Actor::staff(staff), "staff.customer_lookup", &number.to_string(), "").await?;
+    state.store.audit(&Actor::staff(staff), AuditAction::StaffCustomerLookup, &number.to_string(), "").await?;
     Ok(CustomerSummary { number: customer.number.to_string(), name: customer.name })
 }
 
@@ -738,7 +757,7 @@ pub async fn create_staff(
     let password = Password::parse(password, words).map_err(invalid)?;
     let user =
         state.store.create_staff(&login, display_name.as_str(), role, &hash_password(password.expose()).await?).await?;
-    state.store.audit(&Actor::staff(admin), "staff.created", login.as_str(), role.as_str()).await?;
+    state.store.audit(&Actor::staff(admin), AuditAction::StaffCreated, login.as_str(), role.as_str()).await?;
     Ok(user)
 }
 
@@ -750,7 +769,7 @@ pub async fn set_staff_active(state: &AppState, admin: &StaffUser, id: i64, acti
     }
     let target = state.store.staff(StaffId(id)).await?;
     state.store.set_staff_active(StaffId(id), active).await?;
-    let action = if active { "staff.enabled" } else { "staff.disabled" };
+    let action = if active { AuditAction::StaffEnabled } else { AuditAction::StaffDisabled };
     state.store.audit(&Actor::staff(admin), action, target.login.as_str(), "").await?;
     Ok(())
 }
@@ -788,7 +807,7 @@ pub async fn update_tariff(
         .store
         .audit(
             &Actor::staff(admin),
-            "tariff.updated",
+            AuditAction::TariffUpdated,
             id.as_str(),
             &format!("price {} orderable {}", tariff.monthly_price, tariff.orderable),
         )
@@ -809,7 +828,7 @@ pub async fn create_node(
     let role = NodeRole::parse(role).map_err(invalid)?;
     let address = NodeAddress::parse(address).map_err(invalid)?;
     state.store.create_node(&name, role, &address).await?;
-    state.store.audit(&Actor::staff(admin), "node.created", name.as_str(), role.as_str()).await?;
+    state.store.audit(&Actor::staff(admin), AuditAction::NodeCreated, name.as_str(), role.as_str()).await?;
     Ok(())
 }
 

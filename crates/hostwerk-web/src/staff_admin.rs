@@ -3,6 +3,7 @@
 //! new tariffs; moving contracts between webservers. Every change is admin-only and audited; failures the
 //! user can fix are [`ConsoleError`]s, whose texts come from the i18n tables.
 
+use hostwerk_domain::AuditAction;
 use hostwerk_domain::{
     BillingPeriod, Cents, CustomerNumber, DomainName, EmailAddress, Language, NodeRole, Password, StaffRole, Tariff,
     TariffId,
@@ -179,7 +180,10 @@ pub async fn search_customers(state: &AppState, staff: &StaffUser, query: &str) 
     let domain = DomainName::parse(query).ok();
     let search = CustomerSearch { name_folded: Some(&folded), email: email.as_ref(), domain: domain.as_ref() };
     let hits = state.store.search_customers(&search, SEARCH_LIMIT).await?;
-    state.store.audit(&Actor::staff(staff), "staff.customer_search", query, &format!("{} found", hits.len())).await?;
+    state
+        .store
+        .audit(&Actor::staff(staff), AuditAction::StaffCustomerSearch, query, &format!("{} found", hits.len()))
+        .await?;
     Ok(SearchOutcome::Hits(
         hits.into_iter().map(|h| CustomerSummary { number: h.number.to_string(), name: h.name }).collect(),
     ))
@@ -212,7 +216,10 @@ pub async fn reset_staff_password(
     }
     let hash = hash_password(password.expose()).await?;
     state.store.reset_staff_password(target.id, &hash).await?;
-    state.store.audit(&Actor::staff(admin), "staff.password_reset", target.login.as_str(), "sessions ended").await?;
+    state
+        .store
+        .audit(&Actor::staff(admin), AuditAction::StaffPasswordReset, target.login.as_str(), "sessions ended")
+        .await?;
     Ok(())
 }
 
@@ -232,7 +239,7 @@ pub async fn set_staff_role(state: &AppState, admin: &StaffUser, id: i64, role: 
         .store
         .audit(
             &Actor::staff(admin),
-            "staff.role_changed",
+            AuditAction::StaffRoleChanged,
             target.login.as_str(),
             &format!("{} -> {}", target.role.as_str(), role.as_str()),
         )
@@ -322,7 +329,7 @@ pub async fn create_tariff(
         .store
         .audit(
             &Actor::staff(admin),
-            "tariff.created",
+            AuditAction::TariffCreated,
             id.as_str(),
             &format!("based on {template_id}, price {} orderable {}", tariff.monthly_price, tariff.orderable),
         )
@@ -362,7 +369,7 @@ pub async fn move_contracts(
         Some(c) => format!("contract {c} to {to_name}"),
         None => format!("{moved} contracts to {to_name}"),
     };
-    state.store.audit(&Actor::staff(admin), "node.contracts_moved", &from_name, &detail).await?;
+    state.store.audit(&Actor::staff(admin), AuditAction::NodeContractsMoved, &from_name, &detail).await?;
     Ok(moved)
 }
 
@@ -378,7 +385,7 @@ pub async fn delete_node(state: &AppState, admin: &StaffUser, id: i64, confirmed
         StoreError::NodeHasHistory => ConsoleError::NodeHasHistory.into(),
         other => ServiceError::from(other),
     })?;
-    state.store.audit(&Actor::staff(admin), "node.deleted", &name, "").await?;
+    state.store.audit(&Actor::staff(admin), AuditAction::NodeDeleted, &name, "").await?;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! `hostwerk admin …`: tasks on the panel's database from the shell (the first admin account, say).
 
+use hostwerk_domain::AuditAction;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,7 +88,12 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 let hash = hostwerk_web::hash_password(password.expose()).await?;
                 let user = store.create_staff(&login, &display, role, &hash).await?;
                 store
-                    .audit(&Actor::system("hostwerk admin"), "staff.created", user.login.as_str(), role.as_str())
+                    .audit(
+                        &Actor::system("hostwerk admin"),
+                        AuditAction::StaffCreated,
+                        user.login.as_str(),
+                        role.as_str(),
+                    )
                     .await?;
                 println!("created staff account {} ({})", user.login, user.role);
                 Ok(ExitCode::SUCCESS)
@@ -100,7 +106,9 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 let store = open_store(&args.data_dir, args.database_url.as_deref()).await?;
                 let node = store.node_by_name(&name).await.with_context(|| format!("no node named {name}"))?;
                 let token = store.issue_node_token(node.id).await?;
-                store.audit(&Actor::system("hostwerk admin"), "node.token_issued", node.name.as_str(), "").await?;
+                store
+                    .audit(&Actor::system("hostwerk admin"), AuditAction::NodeTokenIssued, node.name.as_str(), "")
+                    .await?;
                 println!("{token}");
                 Ok(ExitCode::SUCCESS)
             })
@@ -123,7 +131,7 @@ pub fn run(args: AdminArgs) -> anyhow::Result<ExitCode> {
                 store
                     .audit(
                         &Actor::system("hostwerk admin"),
-                        "contract.database_added",
+                        AuditAction::ContractDatabaseAdded,
                         &number.to_string(),
                         &format!("contract {}: {name}", chosen.id),
                     )
