@@ -543,7 +543,7 @@ impl Store {
         .bind(attempt)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or_else(|| StoreError::Conflict("the job is not running under this attempt".into()))?;
+        .ok_or(StoreError::NotThisAttempt { job: job_id, attempt })?;
         let job = job_from_row(&row)?;
         let status = if outcome.ok {
             BackupJobStatus::Succeeded

@@ -26,6 +26,10 @@ pub enum StoreError {
     /// Contracts move only to another node of role webserver.
     #[error("the target node is not a webserver")]
     NotAWebserver,
+    /// A backup job's heartbeat or report names an attempt that no longer runs it (the job was handed to
+    /// another attempt, or ended).
+    #[error("job {job} is not running under attempt {attempt}")]
+    NotThisAttempt { job: i64, attempt: i64 },
     /// The change would leave no active admin.
     #[error("the last active admin keeps the admin role")]
     LastAdmin,

@@ -674,7 +674,7 @@ pub async fn finish(
         JobOutcome { ok: report.ok, result: &result, error: report.error.as_deref(), snapshots: &snapshots, retry };
     let job = match state.store.finish_backup_job(node.id, job_id, attempt, &outcome, now).await {
         Ok(job) => job,
-        Err(hostwerk_store::StoreError::Conflict(_)) => return Ok(FinishOutcome::Superseded),
+        Err(hostwerk_store::StoreError::NotThisAttempt { .. }) => return Ok(FinishOutcome::Superseded),
         Err(e) => return Err(e.into()),
     };
     if !snapshots.is_empty() {

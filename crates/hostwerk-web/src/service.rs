@@ -65,6 +65,7 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Conflict(m) => ServiceError::Conflict(m),
+            e @ StoreError::NotThisAttempt { .. } => ServiceError::Conflict(e.to_string()),
             other => ServiceError::Internal(other.to_string()),
         }
     }
