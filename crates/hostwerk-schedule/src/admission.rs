@@ -24,7 +24,7 @@
 //! only if it makes no nightly job late that was on time and no late job later; nightly jobs themselves are
 //! never refused.
 //!
-//! With exact estimates this gives a guarantee (tested in `tests/properties.rs`): if the nightly jobs are all
+//! With exact estimates this gives a guarantee (tested in `tests/schedule/properties.rs`): if the nightly jobs are all
 //! submitted before any other job and the nightly load alone fits, no nightly job ever misses its deadline,
 //! however many restores and on-demand backups arrive. Without admissions the state evolves exactly as the
 //! prediction says, and every admission keeps the prediction inside the deadlines.
