@@ -152,7 +152,7 @@ impl BackupError {
     /// a wildcard: a new variant is added there and here).
     #[cfg(test)]
     fn examples() -> Vec<BackupError> {
-        let all = vec![
+        vec![
             Self::NotIncluded,
             Self::DailyLimitReached { used: 2, allowed: 2 },
             Self::QuotaFull { used_mib: 900, quota_mib: 1024 },
@@ -170,8 +170,7 @@ impl BackupError {
             Self::PathNotInBackup,
             Self::NoContent,
             Self::PlanDone,
-        ];
-        all
+        ]
     }
 }
 
@@ -204,9 +203,7 @@ pub fn job_error_text(error: &str, lang: Language) -> String {
         args: std::collections::BTreeMap<String, String>,
     }
     match serde_json::from_str::<Stored>(error) {
-        Ok(s) if s.key.starts_with("backups.error.") => {
-            s.args.iter().fold(t(lang, &s.key), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
-        }
+        Ok(s) if s.key.starts_with("backups.error.") => crate::i18n::fill(&t(lang, &s.key), &s.args),
         _ => error.to_owned(),
     }
 }

@@ -67,13 +67,14 @@ pub trait Localized {
     }
     /// The message in `lang`.
     fn message(&self, lang: Language) -> String {
-        fill(&t(lang, self.key()), &self.args())
+        fill(&t(lang, self.key()), self.args())
     }
 }
 
 /// `text` with each `{name}` replaced by its value.
-pub fn fill(text: &str, args: &[(&'static str, String)]) -> String {
-    args.iter().fold(text.to_owned(), |text, (name, value)| text.replace(&format!("{{{name}}}"), value))
+pub fn fill<K: AsRef<str>, V: AsRef<str>>(text: &str, args: impl IntoIterator<Item = (K, V)>) -> String {
+    args.into_iter()
+        .fold(text.to_owned(), |text, (name, value)| text.replace(&format!("{{{}}}", name.as_ref()), value.as_ref()))
 }
 
 /// For tests: every example (one per variant of an error enum) has a text of its own in German and English
@@ -97,7 +98,7 @@ pub fn check_localized<E: Localized + std::fmt::Debug>(examples: &[E]) -> Vec<St
                     problems.push(format!("{e:?}: the {lang} text of {key} does not show {{{name}}}"));
                 }
             }
-            let filled = fill(text, &e.args());
+            let filled = fill(text, e.args());
             if filled.contains('{') {
                 problems.push(format!("{e:?}: the {lang} text of {key} keeps a placeholder: {filled}"));
             }

@@ -56,11 +56,6 @@ pub(super) fn human_bytes(n: i64, lang: Language) -> String {
     }
 }
 
-/// A service failure as the customer reads it (`None`: an internal error, answered with the error page).
-pub(super) fn localized(e: &ServiceError, lang: Language) -> Option<String> {
-    user_message(e, lang)
-}
-
 fn snapshot_view(s: &BackupSnapshot, lang: Language) -> Value {
     context! {
         id => s.snapshot_id,
@@ -210,7 +205,7 @@ async fn contract_failed(
     if matches!(e, ServiceError::NotFound | ServiceError::Forbidden | ServiceError::NoCall) {
         return Err(e.into());
     }
-    let Some(error) = localized(&e, ctx.lang) else { return Err(e.into()) };
+    let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
     let page = render_overview(state, ctx, customer, Some(contract), context! { error }).await?;
     Ok(with_status(form_status(&e), page))
 }
@@ -495,7 +490,7 @@ async fn restore(
         Ok(v) => Ok(queued(contract, "backup_restore_queued", v.job.id)),
         Err(e) if matches!(e, ServiceError::NotFound | ServiceError::Forbidden | ServiceError::NoCall) => Err(e.into()),
         Err(e) => {
-            let Some(error) = localized(&e, ctx.lang) else { return Err(e.into()) };
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
             let status = form_status(&e);
             // Back on the folder the form came from; if that cannot be shown, on the contract's page.
             let page = match render_browse(

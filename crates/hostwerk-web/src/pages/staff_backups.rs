@@ -13,9 +13,9 @@ use hostwerk_store::{MaintenancePlan, StaffUser};
 use minijinja::{context, Value};
 use serde::Deserialize;
 
-use super::menu_backups::{contract_backups_view, human_bytes, localized};
+use super::menu_backups::{contract_backups_view, human_bytes};
 use super::staff::staff_view;
-use super::{form_status, with_status};
+use super::{form_status, user_message, with_status};
 use crate::auth::{Ctx, CurrentStaff};
 use crate::backups::{self, MaintenanceResult, RestoreRequest, RestoreTarget, RetentionPlan};
 use crate::csrf::CsrfForm;
@@ -130,7 +130,7 @@ async fn order_restore(
         }
         Err(e) if matches!(e, ServiceError::NoCall | ServiceError::NotFound | ServiceError::Forbidden) => Err(e.into()),
         Err(e) => {
-            let Some(error) = localized(&e, ctx.lang) else { return Err(e.into()) };
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
             let entered = context! {
                 contract => contract,
                 paths => fields.iter().filter(|(k, _)| k == "paths").map(|(_, v)| v.as_str()).collect::<Vec<_>>().join("\n"),
@@ -237,7 +237,7 @@ async fn plan(
         }
         Err(e) if matches!(e, ServiceError::Forbidden) => Err(e.into()),
         Err(e) => {
-            let Some(error) = localized(&e, ctx.lang) else { return Err(e.into()) };
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
             let status = form_status(&e);
             Ok(with_status(status, render_admin(&state, &ctx, &me, context! { error }).await?))
         }
@@ -339,7 +339,7 @@ async fn execute(
         Ok(_) => Ok(Redirect::to(&format!("/staff/backups/plans/{id}?done=maintenance_executed")).into_response()),
         Err(e) if matches!(e, ServiceError::Forbidden | ServiceError::NotFound) => Err(e.into()),
         Err(e) => {
-            let Some(error) = localized(&e, ctx.lang) else { return Err(e.into()) };
+            let Some(error) = user_message(&e, ctx.lang) else { return Err(e.into()) };
             let status = form_status(&e);
             Ok(with_status(status, render_plan(&state, &ctx, &me, id, context! { error }).await?))
         }
